@@ -1,0 +1,155 @@
+"""Explanations of what torch warned about, and of schedule pitfalls the curve shows.
+
+Torch's own warnings are captured with warnings.catch_warnings(record=True) while the real
+scheduler is stepped; each known one gets a plain-words explanation and the fix. Pitfalls torch
+does not warn about (a cosine that comes back up after T_max, a OneCycleLR cycle cut short...)
+are detected from the spec and the recorded curve.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import dataclass
+from itertools import pairwise
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Note:
+    """One message for the learner: `source` is 'torch' (a warning or error) or 'page'."""
+
+    source: str
+    title: str
+    text: str
+    raw: str = ""  # torch's own words, when it said something
+
+
+_KNOWN = (
+    ("before `optimizer.step()`", "Scheduler stepped before the optimizer",
+     "The loop called `scheduler.step()` before the first `optimizer.step()`. Since PyTorch "
+     "1.1 the order is `optimizer.step()` first, then `scheduler.step()`. In the other order "
+     "the first value of the schedule is skipped: every step trains with the LR meant for the "
+     "next one (the whole curve is shifted left by one step)."),
+    ("has been overridden after learning rate scheduler", "optimizer.step was replaced",
+     "`optimizer.step` was overridden after the scheduler was created, so torch can't check "
+     "the call order any more. Create the scheduler after patching the optimizer."),
+    ("epoch parameter in `scheduler.step()`", "step(epoch) is deprecated",
+     "Passing an epoch to `scheduler.step(epoch)` jumps to that position using the closed-form "
+     "formula. Only CosineAnnealingWarmRestarts is meant to be used this way; call "
+     "`scheduler.step()` for the others."),
+    ("use `get_last_lr()`", "get_lr() called directly",
+     "`get_lr()` computes the NEXT value and may have side effects; read the current LR with "
+     "`scheduler.get_last_lr()` or `optimizer.param_groups[0]['lr']`."),
+)
+
+
+def explain_warnings(caught: list[warnings.WarningMessage]) -> list[Note]:
+    """One Note per distinct warning torch emitted, explained when we know it."""
+    notes: list[Note] = []
+    seen: set[str] = set()
+    for w in caught:
+        raw = str(w.message)
+        if raw in seen:
+            continue
+        seen.add(raw)
+        for needle, title, text in _KNOWN:
+            if needle in raw:
+                notes.append(Note("torch", title, text, raw))
+                break
+        else:
+            notes.append(Note("torch", f"PyTorch warned ({w.category.__name__})",
+                              "This warning came from torch while stepping the schedule.", raw))
+    return notes
+
+
+def onecycle_overrun(exc: Exception, i: int, n: int) -> Note:
+    """OneCycleLR raised because the loop has more steps than its total_steps."""
+    return Note(
+        "torch", "OneCycleLR stepped past total_steps",
+        f"The loop has {n} steps but the cycle only {i}: at scheduler step {i + 1} torch "
+        "raised ValueError, which would crash a real training run there (the curve stops "
+        "where it did). Make total_steps = epochs x steps_per_epoch (or pass epochs= and "
+        "steps_per_epoch=, total_steps = 0 here), and step it once per batch.", str(exc))
+
+
+def zero_division(kind: str, i: int) -> Note:
+    """Some settings make a torch formula divide by zero (e.g. OneCycleLR pct_start = 1)."""
+    return Note("torch", f"{kind} divided by zero at step {i}",
+                "torch raised ZeroDivisionError: a phase of length zero (e.g. OneCycleLR with "
+                "pct_start = 0 or 1 over a short cycle). Move the parameter away from the edge.")
+
+
+def schedule_notes(spec: dict[str, Any], run: dict[str, Any], curve: Any) -> list[Note]:
+    """Pitfalls visible in this schedule that torch does not warn about."""
+    notes: list[Note] = []
+    n = run["epochs"] * (run["steps_per_epoch"] if run["step_every"] == "batch" else 1)
+    for s, steps in _spans(spec, n):
+        notes += _kind_notes(s["kind"], s["params"], run, steps)
+    if spec["kind"] == "SequentialLR":
+        late = [m for m in spec["params"]["milestones"] if m >= n]
+        if late:
+            notes.append(Note("page", "A milestone is beyond the run",
+                              f"Milestone(s) {late} come after the last of the {n} steps, so "
+                              "the scheduler(s) after them never run."))
+    if run["order"] == "scheduler_first" and spec["kind"] == "ReduceLROnPlateau":
+        notes.append(Note("page", "Order doesn't apply here",
+                          "ReduceLROnPlateau.step(metric) needs the epoch's validation value, "
+                          "so it can only come after that epoch's training."))
+    bad = [i for i, v in enumerate(curve.lr) if not math.isfinite(v) or v < 0]
+    if bad:
+        notes.append(Note("page", "The LR left the sensible range",
+                          f"From step {bad[0]} the LR is {curve.lr[bad[0]]:.3g}: a negative LR "
+                          "climbs the loss, an infinite one destroys the weights. Check the "
+                          "factor or formula."))
+    return notes
+
+
+def _spans(spec: dict[str, Any], n: int) -> list[tuple[dict[str, Any], int]]:
+    """(scheduler, how many steps it drives) for the spec and each scheduler inside it."""
+    kids = spec.get("children") or []
+    if spec["kind"] != "SequentialLR":
+        return [(spec, n)] + [(c, n) for c in kids]
+    edges = [0, *spec["params"]["milestones"], n]
+    return [(c, max(0, min(b, n) - min(a, n))) for c, (a, b) in zip(kids, pairwise(edges),
+                                                                         strict=True)]
+
+
+def _kind_notes(kind: str, p: dict[str, Any], run: dict[str, Any], n: int) -> list[Note]:
+    unit = run["step_every"]
+    out: list[Note] = []
+    if kind == "CosineAnnealingLR" and n - 1 > p["T_max"]:
+        out.append(Note("page", "The cosine comes back up after T_max",
+                        f"CosineAnnealingLR is not clamped: after T_max = {p['T_max']} steps the "
+                        f"LR rises again (period 2 x T_max). Set T_max to the run's {n} "
+                        f"{unit} steps, or use CosineAnnealingWarmRestarts for restarts."))
+    if kind == "OneCycleLR":
+        total = p["total_steps"] or run["epochs"] * run["steps_per_epoch"]
+        if total > n:
+            out.append(Note("page", "The one cycle is cut short",
+                            f"OneCycleLR plans {total} steps but the loop steps it {n} times "
+                            f"(once per {unit}), so only {100 * n / total:.0f}% of the cycle "
+                            "runs. OneCycleLR counts batches: step it after every batch."))
+        if p["three_phase"] and p["pct_start"] >= 0.5:
+            out.append(Note("page", "three_phase needs pct_start < 0.5",
+                            "The second phase ends at 2 x pct_start of the run; from 0.5 on it "
+                            "overlaps the last phase and the curve is not a cycle any more."))
+    if kind in ("OneCycleLR", "CyclicLR") and p["cycle_momentum"] \
+            and p["base_momentum"] > p["max_momentum"]:
+        out.append(Note("page", "Momentum cycles the other way",
+                        "base_momentum > max_momentum: momentum now rises with the LR, the "
+                        "opposite of the usual (1cycle) advice."))
+    if kind == "CyclicLR" and unit == "epoch":
+        out.append(Note("page", "CyclicLR counts batches",
+                        f"It is stepped once per epoch here, so step_size_up = "
+                        f"{p['step_size_up']} means epochs. The paper and the docs step it "
+                        "after every batch."))
+    if kind == "CyclicLR" and p["base_lr"] > p["max_lr"]:
+        out.append(Note("page", "base_lr is above max_lr",
+                        "torch accepts it and the triangle is upside down."))
+    if kind == "CosineAnnealingWarmRestarts" and unit == "batch" and p["epoch_fraction"] \
+            and run["order"] == "scheduler_first":
+        out.append(Note("page", "Order doesn't matter for step(epoch)",
+                        "Passing the fractional epoch sets the position directly, so stepping "
+                        "before the optimizer changes nothing here (and torch doesn't check)."))
+    return out

@@ -1,0 +1,42 @@
+"""Helpers for Playwright tests of Streamlit pages."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from playwright.sync_api import Page, expect
+
+from tests.conftest import SCREENSHOTS
+
+IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
+
+
+def wait_idle(page: Page, timeout: float = 60_000) -> None:
+    """Wait until Streamlit has finished the current script run (and rendered)."""
+    page.wait_for_selector(IDLE, timeout=timeout)
+    page.wait_for_timeout(300)  # let the frontend paint the last delta
+    page.wait_for_selector(IDLE, timeout=timeout)
+
+
+def open_page(page: Page, base: str, url_path: str = "", **query: str) -> None:
+    qs = "&".join(f"{k}={v}" for k, v in query.items())
+    page.goto(f"{base}/{url_path}" + (f"?{qs}" if qs else ""))
+    page.wait_for_selector('[data-testid="stApp"]', timeout=60_000)
+    wait_idle(page)
+    expect(page.locator('[data-testid="stException"]')).to_have_count(0)
+
+
+def screenshot(page: Page, name: str, *, full_page: bool = True) -> Path:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=full_page)
+    return path
+
+
+def plot_json(page: Page, index: int = 0) -> str:
+    """The data of the index-th Plotly chart as JSON text (to see that it changed)."""
+    return page.evaluate(
+        """(i) => { const el = document.querySelectorAll('.js-plotly-plot')[i];
+                    return el ? JSON.stringify(el.data) : null; }""",
+        index,
+    )

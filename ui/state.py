@@ -1,0 +1,154 @@
+"""Widgets whose values live in the URL, so a link reproduces the view.
+
+Each wrapper seeds the widget's session-state value once (URL first, then the value the user
+left when visiting another page, then the default), renders the real Streamlit widget by key,
+and writes non-default values back to `st.query_params`.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Callable, Sequence
+
+import streamlit as st
+
+_KEEP = "_kept_"  # Streamlit drops a widget's state when its page is left; we keep a copy.
+
+
+def parse(raw: str, default: Any) -> Any:
+    """Parse a query-string value into the type of `default` (ValueError if it doesn't fit)."""
+    if isinstance(default, bool):
+        if raw.lower() not in ("1", "0", "true", "false", "yes", "no", "on", "off"):
+            raise ValueError(raw)
+        return raw.lower() in ("1", "true", "yes", "on")
+    if isinstance(default, int):
+        number = float(raw)
+        if not number.is_integer():
+            raise ValueError(raw)
+        return int(number)
+    if isinstance(default, float):
+        number = float(raw)
+        if not math.isfinite(number):
+            raise ValueError(raw)
+        return number
+    if isinstance(default, (list, tuple)):
+        sample = default[0] if len(default) else ""
+        items = [parse(p, sample) for p in raw.split(",") if p != ""]
+        return type(default)(items)
+    return raw
+
+
+def fmt(value: Any) -> str:
+    """The query-string form of a widget value."""
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    if isinstance(value, (list, tuple)):
+        return ",".join(fmt(v) for v in value)
+    return str(value)
+
+
+def seed(key: str, default: Any, valid: Callable[[Any], bool] | None = None) -> None:
+    """Give widget `key` its first value: URL, else the kept value, else the default."""
+    if key in st.session_state:
+        return
+    value = st.session_state.get(_KEEP + key, default)
+    raw = st.query_params.get(key)
+    if raw is not None:
+        try:
+            candidate = parse(raw, default)
+            if valid is None or valid(candidate):
+                value = candidate
+        except (ValueError, TypeError):
+            pass  # a mangled link falls back quietly rather than breaking the page
+    st.session_state[key] = value
+
+
+def sync(key: str, value: Any, default: Any) -> Any:
+    """Mirror `value` into the URL (omitted when it equals the default) and keep a copy."""
+    st.session_state[_KEEP + key] = value
+    if _same(value, default):
+        if key in st.query_params:
+            del st.query_params[key]
+    elif st.query_params.get(key) != fmt(value):
+        st.query_params[key] = fmt(value)
+    return value
+
+
+def _same(a: Any, b: Any) -> bool:
+    if isinstance(a, float) or isinstance(b, float):
+        try:
+            return math.isclose(float(a), float(b), rel_tol=1e-9, abs_tol=1e-12)
+        except (TypeError, ValueError):
+            return False
+    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
+    return a == b
+
+
+def _bound(widget: Callable[..., Any], key: str, default: Any,
+           valid: Callable[[Any], bool] | None, *args: Any, **kwargs: Any) -> Any:
+    seed(key, default, valid)
+    if valid is not None and not valid(st.session_state[key]):
+        st.session_state[key] = default  # e.g. options changed since the value was kept
+    value = widget(*args, key=key, **kwargs)
+    return sync(key, value, default)
+
+
+def slider(label: str, min_value: Any, max_value: Any, default: Any, *, key: str,
+           **kw: Any) -> Any:
+    """st.slider bound to the URL; a single value or a (low, high) range."""
+    def valid(v: Any) -> bool:
+        values = v if isinstance(v, (list, tuple)) else (v,)
+        return all(min_value <= x <= max_value for x in values)
+    return _bound(st.slider, key, default, valid, label, min_value, max_value, **kw)
+
+
+def select_slider(label: str, options: Sequence[Any], default: Any, *, key: str,
+                  **kw: Any) -> Any:
+    """st.select_slider bound to the URL."""
+    return _bound(st.select_slider, key, default, lambda v: v in options, label,
+                  options=list(options), **kw)
+
+
+def selectbox(label: str, options: Sequence[Any], default: Any, *, key: str, **kw: Any) -> Any:
+    """st.selectbox bound to the URL."""
+    return _bound(st.selectbox, key, default, lambda v: v in options, label, list(options), **kw)
+
+
+def radio(label: str, options: Sequence[Any], default: Any, *, key: str, **kw: Any) -> Any:
+    """st.radio bound to the URL."""
+    return _bound(st.radio, key, default, lambda v: v in options, label, list(options), **kw)
+
+
+def multiselect(label: str, options: Sequence[Any], default: Sequence[Any], *, key: str,
+                **kw: Any) -> list[Any]:
+    """st.multiselect bound to the URL (comma-separated)."""
+    def valid(v: Any) -> bool:
+        return all(x in options for x in v)
+    return _bound(st.multiselect, key, list(default), valid, label, list(options), **kw)
+
+
+def number(label: str, default: Any, *, key: str, min_value: Any = None,
+           max_value: Any = None, **kw: Any) -> Any:
+    """st.number_input bound to the URL."""
+    def valid(v: Any) -> bool:
+        return (min_value is None or v >= min_value) and (max_value is None or v <= max_value)
+    return _bound(st.number_input, key, default, valid, label, min_value=min_value,
+                  max_value=max_value, **kw)
+
+
+def checkbox(label: str, default: bool, *, key: str, **kw: Any) -> bool:
+    """st.checkbox bound to the URL."""
+    return _bound(st.checkbox, key, default, None, label, **kw)
+
+
+def toggle(label: str, default: bool, *, key: str, **kw: Any) -> bool:
+    """st.toggle bound to the URL."""
+    return _bound(st.toggle, key, default, None, label, **kw)
+
+
+def text(label: str, default: str, *, key: str, **kw: Any) -> str:
+    """st.text_input bound to the URL."""
+    return _bound(st.text_input, key, default, None, label, **kw)
