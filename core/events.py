@@ -36,6 +36,8 @@ class RunStarted:
     amp: str  # "off" | "bf16" | "fp16"
     optimizer_impl: str  # "fused" | "foreach" | "for-loop"
     start_epoch: int = 0  # > 0 when resumed from a checkpoint
+    world_size: int = 1  # processes training together (torchrun / DDP)
+    global_batch: int = 0  # samples per optimizer step: batch_size x grad_accum x world_size
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,12 @@
 
 Every TrainConfig field is a flag (`--help` lists them). Ctrl-C stops cleanly after the
 current step (press it twice to abort). Exit code 0 when the run completed or was stopped,
-1 when it diverged, 2 for bad input (one line on stderr, no traceback).
+1 when it diverged, 2 for bad input (one line on stderr, no traceback), 3 when another rank of
+a distributed run died or stalled.
+
+Several processes: `torchrun --nproc_per_node=N -m core.train --config run.json` (see
+docs/distributed.md). The same flags and file; batch_size is per process; only rank 0 shows
+progress, prints results and writes --out.
 """
 
 from __future__ import annotations
@@ -79,24 +84,35 @@ def summary_line(final: dict[str, Any]) -> str:
     return f"train loss: {final.get('train_loss')}"
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, callbacks: Any = ()) -> int:
+    """The command; `callbacks` are added to the run's (tests use them to act mid-run)."""
+    from core import distributed
     from core.cli_args import build_parser
 
     parser = build_parser()
     ns = parser.parse_args(argv)
     try:
-        return _main(ns)
+        return _main(ns, list(callbacks))
+    except distributed.RanksDisagree as e:  # every rank has it: rank 0 says it once
+        if distributed.env_rank() == 0:
+            print(f"error: {' '.join(str(e).split())}", file=sys.stderr)
+        return 2
     except ValueError as e:  # bad input: one line, no traceback
         msg = " ".join(str(e).split())
-        print(f"error: {msg}", file=sys.stderr)
+        prefix = f"[rank {distributed.env_rank()}] " if distributed.launched_by_torchrun() else ""
+        print(f"error: {prefix}{msg}", file=sys.stderr)
         return 2
+    finally:
+        distributed.shutdown()
 
 
-def _main(ns: Any) -> int:
+def _main(ns: Any, callbacks: list[Any]) -> int:
+    from core import distributed
     from core.cli_args import config_from_args
     from core.trainer import Trainer
 
-    progress = ProgressBar(enabled=not ns.no_progress)
+    main_rank = distributed.env_rank() == 0  # only rank 0 prints and writes
+    progress = ProgressBar(enabled=not ns.no_progress and main_rank)
     if ns.resume:
         path = Path(ns.resume)
         if not path.is_file():
@@ -104,15 +120,22 @@ def _main(ns: Any) -> int:
         from core.cli_args import config_values
 
         changes = config_values(ns)
-        trainer = Trainer.from_checkpoint(path.read_bytes(), [progress], **changes)
+        trainer = Trainer.from_checkpoint(path.read_bytes(), [progress, *callbacks], **changes)
     else:
         cfg = config_from_args(ns)
         if ns.script:
             from core.export import standalone_script
 
-            print(standalone_script(cfg))
+            if main_rank:
+                print(standalone_script(cfg))
             return 0
-        trainer = Trainer(cfg, [progress])
+        trainer = Trainer(cfg, [progress, *callbacks])
+    backend = distributed.init_from_env(trainer.cfg.device)
+    if backend and main_rank:
+        cfg, n = trainer.cfg, distributed.world_size()
+        print(f"distributed: {n} processes ({backend}); global batch {cfg.batch_size} x "
+              f"{cfg.grad_accum_steps} (accumulation) x {n} = "
+              f"{cfg.batch_size * cfg.grad_accum_steps * n} samples per step", file=sys.stderr)
 
     def on_sigint(signum: int, frame: Any) -> None:
         print("\nstopping after this step (Ctrl-C again to abort)", file=sys.stderr)
@@ -125,9 +148,17 @@ def _main(ns: Any) -> int:
     finally:
         signal.signal(signal.SIGINT, previous)
     if result.reason == "failed":
+        lost = distributed.failure_message(result.error) if backend else None
+        if lost:  # the real error is the other rank's; this one only lost contact
+            print(f"error: {lost}", file=sys.stderr)
+            return 3
+        if isinstance(result.error, distributed.RanksDisagree):
+            raise result.error
         if not isinstance(result.error, ValueError):  # a bug, not bad input: show where
             print(result.traceback, file=sys.stderr)
         raise ValueError(result.message)
+    if not main_rank:
+        return 1 if result.reason == "diverged" else 0
     print(result.message, file=sys.stderr)
     if ns.out:
         names = write_outputs(Path(ns.out), trainer, result)

@@ -13,8 +13,10 @@ Speed choices (a benchmark holds this loop to >= 0.97x a minimal hand-written lo
 Control comes in only through RunControl (stop flag, pause gate), checked between optimizer
 steps, so a stopped run's weights are those after a whole step. Everything goes out as events.
 
-Distributed (a later issue): wrap `net = DDP(model)`, take rank/world_size from
-torch.distributed and pass them to bundle.batches; checkpoints keep using `model`.
+Distributed (core/distributed.py; under torchrun): the loop calls `net = DDP(model)`, each
+rank slices its shard of the same per-epoch order from bundle.batches, and log-step / epoch
+metrics and the stop flag are summed over ranks, so every rank takes the same branches.
+Checkpoints keep using `model`; only rank 0 sends events to callbacks other than History.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from core import distributed
 from core.config import IMAGE_MODELS, TrainConfig
 from core.data import DataBundle, load_data
 from core.device import amp_plan, resolve_device
@@ -109,6 +112,11 @@ class Trainer:
         self._resume: dict[str, Any] | None = None
         self._state: dict[str, Any] | None = None
         self.model: nn.Module | None = None
+        self._main = True  # rank 0 (or the only process): sends events to every callback
+        # The live run's data and optimizer, for observers such as core.train_probe.Probe
+        # (set before RunStarted; read-only for them).
+        self.bundle: DataBundle | None = None
+        self.optimizer: torch.optim.Optimizer | None = None
 
     # ---- control (any thread) ------------------------------------------------------------------
     def stop(self) -> None:
@@ -125,8 +133,9 @@ class Trainer:
         return self.control.paused
 
     def _emit(self, event: Any) -> None:
-        for cb in self.callbacks:
-            cb.on_event(event)
+        for cb in self.callbacks:  # other ranks: only History and callbacks that opt in
+            if self._main or cb is self.history or getattr(cb, "all_ranks", False):
+                cb.on_event(event)
 
     # ---- checkpoints ---------------------------------------------------------------------------
     @classmethod
@@ -196,11 +205,12 @@ class Trainer:
         paused = 0.0  # seconds spent paused, left out of elapsed and the ETA
 
         # ---- data, model, optimizer, schedule -----------------------------------------------
-        device = resolve_device(cfg.device)
+        device = distributed.rank_device(resolve_device(cfg.device))  # cuda:LOCAL_RANK
         bundle = self.data if self.data is not None else load_data(cfg, device)
         if bundle.device != device:
             bundle = bundle.to(device)
         check_data(cfg, bundle)
+        distributed.check_same_run(cfg, bundle)  # every rank the same config and data
         objective = build_objective(cfg, bundle.task, bundle.num_classes)
         has_acc = objective.has_accuracy
         seed_everything(cfg.seed)  # right before init: same seed, same initial weights
@@ -210,13 +220,18 @@ class Trainer:
         if channels_last:
             model = model.to(memory_format=torch.channels_last)
         self.model = model
-        net = model  # what the loop calls; DDP later wraps it here
+        rank, world_size = distributed.rank(), distributed.world_size()
+        self._main = rank == 0
+        net = model if world_size == 1 else distributed.wrap(model, device)  # what the loop calls
+        if world_size > 1:  # same initial weights above; different dropout masks per rank
+            torch.manual_seed(cfg.seed + rank)
         params = [p for p in model.parameters() if p.requires_grad]
         optimizer = build_optimizer(cfg, params)
-        rank, world_size = 0, 1  # DDP later: torch.distributed.get_rank() / get_world_size()
+        self.bundle, self.optimizer = bundle, optimizer
         k = cfg.grad_accum_steps
         # BatchNorm cannot train on a last batch of one sample; drop it in that one case.
-        drop_last = cfg.norm == "batch" and len(bundle.train) % cfg.batch_size == 1
+        drop_last = (cfg.norm == "batch"
+                     and math.ceil(len(bundle.train) / world_size) % cfg.batch_size == 1)
         n_micro = bundle.num_batches("train", cfg.batch_size, world_size=world_size,
                                      drop_last=drop_last)
         if n_micro == 0:
@@ -256,14 +271,26 @@ class Trainer:
             0 if bundle.test is None else len(bundle.test),
             "off" if amp_dtype is None else str(amp_dtype).removeprefix("torch.").replace(
                 "bfloat16", "bf16").replace("float16", "fp16"),
-            optimizer_kind(optimizer), start_epoch))
+            optimizer_kind(optimizer), start_epoch, world_size,
+            cfg.batch_size * k * world_size))
 
         reason, message = "completed", ""
         first_step = step
         epochs_done = start_epoch
         train_loss = train_acc = val_loss = val_acc = None
+        # Under DDP a rank may stop only when all do (else the others wait in an all-reduce):
+        # the flag is summed over ranks at each epoch start and log step, and obeyed there.
+        no_sync = net.no_sync if world_size > 1 else contextlib.nullcontext
+        agreed_stop = False
+
+        def stopping() -> bool:
+            return control.stop_requested.is_set() if world_size == 1 else agreed_stop
+
         for epoch in range(start_epoch, cfg.epochs):
-            if control.stop_requested.is_set():
+            if world_size > 1:
+                agreed_stop = distributed.sum_over_ranks(control.stop_requested.is_set(),
+                                                         device=device)[0] > 0
+            if stopping():
                 reason = "stopped"
                 break
             ep = epoch + 1  # events count epochs from 1
@@ -289,15 +316,17 @@ class Trainer:
                 if channels_last:
                     xb = xb.contiguous(memory_format=torch.channels_last)
                 g = accumulation_size(i, n_micro, k)
+                accumulating = (i + 1) % k and i + 1 < n_micro
                 with autocast():
                     out = net(xb)
                     loss = objective.loss(out, yb)
                 # Each micro-batch adds grad(loss / g): the group's gradients sum to the
                 # gradient of the mean loss over all its samples, as one big batch would.
                 scaled = loss / g if g > 1 else loss
-                (scaler.scale(scaled) if scaler else scaled).backward()
+                with no_sync() if accumulating else contextlib.nullcontext():  # DDP: sync last
+                    (scaler.scale(scaled) if scaler else scaled).backward()
                 sums.add(loss, out, yb)  # keeps references; no kernel launch, no sync
-                if (i + 1) % k and i + 1 < n_micro:
+                if accumulating:
                     continue  # accumulate the next micro-batch's gradients first
 
                 # ---- one optimizer step ----------------------------------------------------
@@ -329,6 +358,11 @@ class Trainer:
                                           total_norm(list(model.parameters())).to(device)])
                     w_loss, w_correct, g_norm, w_norm = window.tolist()
                     n_win = sums.seen - mark_seen
+                    if world_size > 1:  # norms are equal on every rank after DDP's all-reduce
+                        w_loss, w_correct, n_win, votes = distributed.sum_over_ranks(
+                            w_loss, w_correct, n_win, control.stop_requested.is_set(),
+                            device=device)
+                        agreed_stop = votes > 0
                     w_loss /= n_win
                     if not (math.isfinite(w_loss) and math.isfinite(w_norm)):
                         reason, message = "diverged", self._diverge(w_loss, w_norm, step, ep,
@@ -345,13 +379,13 @@ class Trainer:
                         rate * (total_steps - step)))
                     mark_loss, mark_correct, mark_seen = loss_now, correct_now, sums.seen
                     t_log = time.perf_counter()
-                if control.stop_requested.is_set():
+                if stopping():
                     reason = "stopped"
                     break
                 if not control.running.is_set():
                     paused += control.wait_if_paused()
                     t_log = time.perf_counter()
-                    if control.stop_requested.is_set():
+                    if stopping():
                         reason = "stopped"
                         break
             skip = 0
@@ -360,8 +394,10 @@ class Trainer:
 
             # ---- end of epoch: one sync for the epoch's means, then validation ---------------
             epoch_loss, epoch_correct = torch.stack(sums.totals()).tolist()
-            train_loss = epoch_loss / sums.seen
-            train_acc = epoch_correct / sums.seen if has_acc else None
+            epoch_loss, epoch_correct, seen = distributed.sum_over_ranks(
+                epoch_loss, epoch_correct, sums.seen, device=device)  # as is in one process
+            train_loss = epoch_loss / seen
+            train_acc = epoch_correct / seen if has_acc else None
             lr_used = lr_used if step > first_step else schedule.lr
             if not math.isfinite(train_loss):
                 reason, message = "diverged", self._diverge(train_loss, 0.0, step, ep, lr_used,

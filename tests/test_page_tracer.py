@@ -204,10 +204,17 @@ def _edit_settings(page, row: int, text: str) -> None:
     """Type into the Settings cell of table row `row` (1-based): select, Enter, fill, Enter."""
     from tests.browser import wait_idle
 
-    box = page.locator('[data-testid="stDataFrame"]').first.bounding_box()
-    page.mouse.click(box["x"] + box["width"] * 0.8, box["y"] + 35 * row + 17)
-    page.keyboard.press("Enter")
-    page.locator(".gdg-input").first.fill(text)
+    editor = page.locator(".gdg-input").first
+    for _ in range(10):  # the grid takes a moment after a rerun before a click selects a cell
+        box = page.locator('[data-testid="stDataFrame"]').first.bounding_box()
+        page.mouse.click(box["x"] + box["width"] * 0.8, box["y"] + 35 * row + 17)
+        page.keyboard.press("Enter")
+        try:
+            editor.wait_for(state="visible", timeout=2_000)
+            break
+        except Exception:  # noqa: BLE001 - playwright's TimeoutError: try the click again
+            page.keyboard.press("Escape")
+    editor.fill(text)
     page.keyboard.press("Enter")
     wait_idle(page)
 

@@ -1,0 +1,92 @@
+"""The live-view probe's cost to a run: the same run with and without core.train_probe.Probe,
+interleaved (noisy shared machine), medians of wall time, plus the probe's own timer.
+
+    python bench/train_probe_overhead.py [--reps 7] [--threads 1] [--skip-cnn]
+
+Runs: the spiral MLP default (TrainConfig()), and the classic MNIST CNN on a synthetic
+MNIST-sized stand-in (random uint8 28x28 images, 10 classes, a 12,000-image validation split
+like real MNIST's, so the probe's 2,000-sample cap on the confusion matrix matters).
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from core.config import TrainConfig  # noqa: E402
+from core.data.splits import image_bundle  # noqa: E402
+from core.history import History  # noqa: E402
+from core.train_probe import Probe  # noqa: E402
+from core.trainer import Trainer  # noqa: E402
+
+
+def mnist_standin(cfg: TrainConfig, n: int) -> object:
+    g = torch.Generator().manual_seed(0)
+    x = torch.randint(0, 256, (n, 1, 28, 28), dtype=torch.uint8, generator=g)
+    y = torch.randint(0, 10, (n,), generator=g)
+    return image_bundle("mnist_standin", x, y, cfg, "cpu", class_names=[str(i) for i in range(10)])
+
+
+def one(cfg: TrainConfig, bundle: object, probe: bool) -> tuple[float, float, int]:
+    cbs = [History()] + ([Probe()] if probe else [])
+    trainer = Trainer(cfg, cbs, bundle)
+    if probe:
+        cbs[1].attach(trainer)
+    t0 = time.perf_counter()
+    result = trainer.run()
+    wall = time.perf_counter() - t0
+    assert result.reason == "completed", result.message
+    if not probe:
+        return wall, 0.0, 0
+    snap = cbs[1].snapshot()
+    assert snap["error"] is None, snap["error"]
+    return wall, snap["cost_s"], snap["updates"]
+
+
+def compare(name: str, cfg: TrainConfig, bundle: object, reps: int) -> None:
+    one(cfg, bundle, True)  # warm up both paths (first calls allocate and compile)
+    one(cfg, bundle, False)
+    plain, probed, costs, updates = [], [], [], []
+    for i in range(reps):
+        order = (False, True) if i % 2 == 0 else (True, False)  # alternate who goes first
+        for p in order:
+            wall, cost, n = one(cfg, bundle, p)
+            (probed if p else plain).append(wall)
+            if p:
+                costs.append(cost)
+                updates.append(n)
+    mp, mq, mc = (statistics.median(v) for v in (plain, probed, costs))
+    print(f"{name}: without {mp:.3f} s, with {mq:.3f} s (median of {reps}) -> "
+          f"wall overhead {100 * (mq / mp - 1):+.1f} %; probe's own time {mc * 1000:.1f} ms "
+          f"= {100 * mc / mq:.1f} % of the run; updates {statistics.median(updates):.0f}")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--reps", type=int, default=7, help="interleaved pairs per setting")
+    ap.add_argument("--threads", type=int, default=1, help="torch threads (0 = default)")
+    ap.add_argument("--skip-cnn", action="store_true", help="only the spiral MLP")
+    ap.add_argument("--cnn-train", type=int, default=4000, help="stand-in training images")
+    args = ap.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    spiral = TrainConfig()
+    compare("spiral MLP default", spiral, None, args.reps)
+    if not args.skip_cnn:
+        cfg = TrainConfig(dataset="mnist", model="cnn", epochs=1, batch_size=64, test_split=0.0)
+        n_val = 12000
+        bundle = mnist_standin(cfg.replace(val_split=n_val / (args.cnn_train + n_val)),
+                               args.cnn_train + n_val)
+        compare(f"MNIST-sized CNN ({len(bundle.train)} train, {len(bundle.val)} val)",
+                cfg, bundle, max(3, args.reps // 2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,295 @@
+"""Probe: a callback that records what the training page draws besides the History curves.
+
+    probe = Probe(every_s=1.0, max_images=16, grid=60)
+    trainer = Trainer(cfg, [history, probe])
+    probe.attach(trainer)          # the probe reads trainer.model / .bundle / .optimizer
+    trainer.run()                  # in a worker thread; the page reads probe.snapshot()
+
+Views (snapshot() keys; None where one does not apply): 'boundary' (2-D inputs), 'curve'
+(1-D regression), 'images' (image sets), 'confusion' (classification), 'layers' (always).
+
+Cost: the probe runs on the training thread, so it works only when due: at RunStarted (the
+weights' statistics only), then at most every `every_s` seconds (checked on BatchEnded and
+EpochEnded), and once at RunFinished (the final state). Each view group also waits until its
+own measured cost is under a budget share of the time in between (the confusion matrix, a
+forward pass over up to `max_eval` samples, is the expensive one). Gradients are gone by BatchEnded
+(zero_grad(set_to_none=True) runs right after the step), so an optimizer step pre-hook copies
+their statistics on a step an update follows: a counter and a clock read per step otherwise.
+
+An exception inside the probe never reaches the run: it is kept in snapshot()['error'] and the
+probe goes quiet.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import threading
+import time
+from typing import Any
+
+from core.data.bundle import Split
+from core.evaluate import evaluate, predict_curve, predict_grid, sample_predictions
+from core.events import BatchEnded, Callback, EpochEnded, RunFinished, RunStarted
+from core.optim import build_objective
+from core.train_probe_stats import LAYER_KEYS, display_pixels, grid_axes, layer_stats, subsample
+
+FAST_BUDGET = 0.01  # boundary / images / layers may take 1 % of the time between updates
+EVAL_BUDGET = 0.015  # the confusion matrix 1.5 %: together well under the engine's 3 %
+VIEWS = ("boundary", "curve", "images", "confusion", "layers")
+
+
+class Probe(Callback):
+    """Live views of a run: decision boundary or curve, image predictions, confusion matrix and
+    per-layer weight/gradient statistics. Thread-safe `snapshot()`; `version` grows on news."""
+
+    def __init__(self, every_s: float = 1.0, max_images: int = 16, grid: int = 60, *,
+                 max_eval: int = 2000, max_points: int = 1500, bins: int = 30) -> None:
+        if every_s < 0:
+            raise ValueError(f"every_s must be >= 0 seconds, got {every_s}")
+        if grid < 2 or max_images < 0 or max_eval < 1 or max_points < 1 or bins < 1:
+            raise ValueError("grid must be >= 2, max_images >= 0, max_eval, max_points and "
+                             "bins >= 1.")
+        self.every_s, self.max_images, self.grid = float(every_s), int(max_images), int(grid)
+        self.max_eval, self.max_points, self.bins = int(max_eval), int(max_points), int(bins)
+        self._lock = threading.Lock()
+        self._trainer: Any = None
+        self._hook: Any = None
+        self.version = 0
+        self._reset()
+
+    def attach(self, trainer: Any) -> Probe:
+        """Observe `trainer` (a core.trainer.Trainer whose callbacks include this probe)."""
+        self._trainer = trainer
+        return self
+
+    # ---- reading (any thread) ------------------------------------------------------------------
+    def snapshot(self) -> dict[str, Any]:
+        """Deep copies of every view as plain lists and numbers, plus 'error', 'cost_s' (seconds
+        the probe spent on the training thread), 'updates' and 'version'."""
+        with self._lock:  # published views are replaced, never mutated: copy outside the lock
+            views = dict(self._views)
+            series = {k: {s: list(v) for s, v in d.items()} for k, d in self._series.items()}
+            meta = {"error": self._error, "cost_s": self._cost, "updates": self._updates,
+                    "version": self.version}
+        views = copy.deepcopy(views)
+        if views["layers"] is not None:
+            views["layers"]["series"] = series
+        return {**views, **meta}
+
+    # ---- events (training thread) --------------------------------------------------------------
+    def on_event(self, event: Any) -> None:
+        if self._quiet:
+            return
+        t0 = time.perf_counter()
+        try:
+            if isinstance(event, RunStarted):
+                self._start(event)
+            elif self._model is None:
+                return
+            elif isinstance(event, BatchEnded):
+                self._step, self._epoch = event.step, event.epoch
+                self._maybe_update()
+            elif isinstance(event, EpochEnded):
+                self._step, self._epoch = event.step, event.epoch
+                self._maybe_update()
+            elif isinstance(event, RunFinished):
+                self._step = event.steps
+                self._update_fast(final=True)
+                self._update_eval()
+                self._remove_hook()
+        except Exception as e:  # noqa: BLE001 - the probe must never end the run
+            self._fail(e)
+        finally:
+            self._add_cost(time.perf_counter() - t0)
+
+    # ---- state ---------------------------------------------------------------------------------
+    def _reset(self) -> None:
+        self._quiet, self._error = False, None
+        self._model = self._bundle = self._objective = None
+        self._views: dict[str, Any] = dict.fromkeys(VIEWS)
+        self._series: dict[str, dict[str, list]] = {}
+        self._named: list = []
+        self._step = self._epoch = self._updates = 0
+        self._cost = 0.0
+        self._next_fast = self._next_eval = 0.0
+        self._pending, self._hook_cost = None, 0.0
+        self._log_every = self._per_epoch = 1
+        self._last_step = -1
+        self._eval_split: str | None = None
+        self._points: tuple | None = None
+        self._grid_axes: tuple[list[float], list[float]] | None = None
+        self._image_cache: dict[int, list] = {}
+
+    def _fail(self, e: BaseException) -> None:
+        self._quiet = True
+        self._remove_hook()
+        with self._lock:
+            self._error = f"The live views stopped: {type(e).__name__}: {e}"
+            self.version += 1
+
+    def _add_cost(self, seconds: float) -> None:
+        with self._lock:
+            self._cost += seconds
+
+    def _publish(self, **views: Any) -> None:
+        with self._lock:
+            self._views.update(views)
+            self._updates += 1
+            self.version += 1
+
+    def _remove_hook(self) -> None:
+        if self._hook is not None:
+            self._hook.remove()
+            self._hook = None
+
+    def _start(self, event: RunStarted) -> None:
+        tr = self._trainer
+        if tr is None or getattr(tr, "model", None) is None or getattr(tr, "bundle", None) is None:
+            raise ValueError("Probe.attach(trainer) was not called before the run.")
+        self._remove_hook()
+        with self._lock:
+            self._reset()
+        b = self._bundle = tr.bundle
+        self._model = tr.model
+        self._objective = build_objective(tr.cfg, b.task, b.num_classes)
+        self._named = list(self._model.named_parameters())
+        self._step = event.start_epoch * event.steps_per_epoch
+        self._log_every, self._per_epoch = tr.cfg.log_every, max(event.steps_per_epoch, 1)
+        self._last_step = event.total_steps
+        self._epoch = event.start_epoch
+        self._eval_split = next((s for s in ("val", "test") if getattr(b, s) is not None
+                                 and len(getattr(b, s))), None)
+        if tuple(b.input_shape) in ((1,), (2,)):
+            rows = subsample(len(b.train), self.max_points).to(b.train.x.device)
+            self._points = (b.train.x[rows], b.train.y[rows])
+        self._grid_axes = (grid_axes(b.train.x, self.grid) if tuple(b.input_shape) == (2,)
+                           else None)
+        if tr.optimizer is not None:
+            self._hook = tr.optimizer.register_step_pre_hook(self._before_step)
+        # Only the cheap weight statistics now (step 0 of the series); the forward passes wait
+        # `every_s`, so a run shorter than that pays for one final update only.
+        self._publish(layers=self._layers(final=False))
+        self._next_fast = self._next_eval = time.perf_counter() + self.every_s
+
+    # ---- scheduling ----------------------------------------------------------------------------
+    def _maybe_update(self) -> None:
+        now = time.perf_counter()
+        if now >= self._next_fast:
+            self._update_fast()
+        if now >= self._next_eval:
+            self._update_eval()
+
+    def _after(self, started: float, budget: float) -> float:
+        """When the next update of a group that started at `started` may run."""
+        now = time.perf_counter()
+        return now + max(self.every_s, (now - started) / budget)
+
+    def _before_step(self, optimizer: Any, args: Any, kwargs: Any) -> None:
+        """Optimizer step pre-hook, where the step's gradients still exist (clipped; unscaled
+        unless a fused AMP step passes grad_scale). It copies their statistics only on a step
+        an update follows: a due log step or epoch end, or the run's last step."""
+        self._step += 1  # BatchEnded / EpochEnded re-sync it (a skipped fp16 step never comes)
+        s = self._step
+        if self._quiet or not (s == self._last_step or (
+                (s % self._log_every == 0 or s % self._per_epoch == 0)
+                and time.perf_counter() >= self._next_fast)):
+            return
+        t0 = time.perf_counter()
+        try:
+            scale = kwargs.get("grad_scale") if kwargs else None
+            self._pending = (s, layer_stats(self._named, bins=self.bins, grad_scale=scale))
+        except Exception as e:  # noqa: BLE001 - the probe must never end the run
+            self._fail(e)
+        finally:
+            self._hook_cost = time.perf_counter() - t0
+            self._add_cost(self._hook_cost)
+
+    # ---- the views -----------------------------------------------------------------------------
+    def _update_fast(self, final: bool = False) -> None:
+        t0 = time.perf_counter() - self._hook_cost  # the gradient capture belongs to it
+        self._hook_cost = 0.0
+        views: dict[str, Any] = {"layers": self._layers(final)}
+        if self._grid_axes is not None:
+            views["boundary"] = self._boundary()
+        elif tuple(self._bundle.input_shape) == (1,) and self._bundle.task == "regression":
+            views["curve"] = self._curve()
+        if self._bundle.is_image and self._eval_split and self._objective.has_accuracy \
+                and self.max_images:
+            views["images"] = self._images()
+        self._publish(**views)
+        self._next_fast = self._after(t0, FAST_BUDGET)
+
+    def _update_eval(self) -> None:
+        if not (self._objective.has_accuracy and self._eval_split):
+            return
+        t0 = time.perf_counter()
+        b, split = self._bundle, self._eval_split
+        s = b.split(split)
+        n = min(len(s), self.max_eval)  # the split is shuffled already: its head is a sample
+        sub = dataclasses.replace(b, **{split: Split(s.x[:n], s.y[:n])})
+        r = evaluate(self._model, sub, split, self._objective, batch_size=512)
+        self._publish(confusion={"matrix": r.confusion, "class_names": list(b.class_names),
+                                 "split": split, "n": r.n, "total": len(s), "accuracy": r.accuracy,
+                                 "step": self._step, "epoch": self._epoch})
+        self._next_eval = self._after(t0, EVAL_BUDGET)
+
+    def _layers(self, final: bool) -> dict[str, Any]:
+        rows = []
+        if self._pending is not None:
+            rows.append(self._pending)
+            self._pending = None
+        if final or not rows:  # weights only: no gradients exist between steps
+            rows.append((self._step, layer_stats(self._named, bins=self.bins)))
+        with self._lock:  # snapshot() copies these lists: append only while holding the lock
+            for step, stats in rows:
+                for name, values in stats["rows"].items():
+                    series = self._series.setdefault(name, {k: [] for k in LAYER_KEYS})
+                    series["step"].append(step)
+                    for k in LAYER_KEYS[1:]:
+                        series[k].append(values[k])
+        hist = dict(self._views["layers"]["hist"]) if self._views["layers"] else {}
+        for step, stats in rows:
+            for name, h in stats["hist"].items():
+                old = hist.get(name, {})
+                hist[name] = {"weight": h["weight"], "weight_step": step,
+                              "grad": h["grad"] if h["grad"] is not None else old.get("grad"),
+                              "grad_step": step if h["grad"] is not None
+                              else old.get("grad_step")}
+        return {"names": [n for n, _ in self._named],
+                "shapes": [list(p.shape) for _, p in self._named],
+                "hist": hist, "step": rows[-1][0], "series": None}
+
+    def _boundary(self) -> dict[str, Any]:
+        xs, ys = self._grid_axes
+        g = predict_grid(self._model, self._bundle, xs, ys, self._objective)
+        g.pop("probs", None)  # (grid, grid, classes): too big to ship every second
+        px, py = self._points
+        label = py[:, 0] if py.dim() == 2 else py
+        g["points"] = {"x": px[:, 0].tolist(), "y": px[:, 1].tolist(), "label": label.tolist()}
+        g.update(step=self._step, epoch=self._epoch, class_names=list(self._bundle.class_names),
+                 task=self._bundle.task)
+        return g
+
+    def _curve(self) -> dict[str, Any]:
+        px, py = self._points
+        lo, hi = float(px.min()), float(px.max())
+        pad = (hi - lo) * 0.1 if hi > lo else 1.0
+        n = self.grid * 4  # a line needs more points than one side of a grid, and costs less
+        xs = [lo - pad + (hi - lo + 2 * pad) * i / (n - 1) for i in range(n)]
+        return {"x": xs, "y": predict_curve(self._model, self._bundle, xs),
+                "points": {"x": px[:, 0].tolist(), "y": py[:, 0].tolist()},
+                "step": self._step, "epoch": self._epoch}
+
+    def _images(self) -> dict[str, Any]:
+        b, split = self._bundle, self._eval_split
+        rows = sample_predictions(self._model, b, split, n=self.max_images,
+                                  objective=self._objective, seed=0)
+        x = b.split(split).x
+        for r in rows:  # the same indices every time: convert each image once
+            if r["index"] not in self._image_cache:
+                self._image_cache[r["index"]] = display_pixels(x[r["index"]], b.mean, b.std)
+            r["pixels"] = self._image_cache[r["index"]]
+        return {"items": rows, "class_names": list(b.class_names), "split": split,
+                "channels": int(x.shape[1]), "step": self._step, "epoch": self._epoch}
+
