@@ -30,3 +30,19 @@ def test_deep_link_on_fresh_server(spec, fresh_server, page):
         assert other.title in nav_text  # app.py's titles, not file names
     assert "Home" in nav_text
     assert page.title().startswith(spec.title)
+
+
+@pytest.mark.browser
+def test_home_in_a_browser(server, page):
+    """The home page links every page; the link opens it. Screenshot for the README."""
+    from tests.browser import open_page, screenshot, wait_idle
+
+    open_page(page, server, "")
+    main = page.locator('[data-testid="stMain"]')
+    for spec in PAGES:
+        assert spec.blurb in main.inner_text()
+    screenshot(page, "home", full_page=False)
+    main.get_by_role("link", name=PAGES[0].title).click()
+    page.wait_for_url(f"**/{PAGES[0].url_path}*")
+    wait_idle(page)
+    assert page.title().startswith(PAGES[0].title)
