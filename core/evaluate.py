@@ -137,10 +137,12 @@ def sample_predictions(model: nn.Module, bundle: Any, split: str = "test", n: in
 
 
 def predict_grid(model: nn.Module, bundle: Any, xs: Sequence[float], ys: Sequence[float],
-                 objective: Objective | None = None) -> dict[str, Any]:
+                 objective: Objective | None = None, *, with_probs: bool = True,
+                 ) -> dict[str, Any]:
     """Predictions on the grid xs x ys of a 2-D input set (the same standardised space as
     bundle.train.x): 'pred' classes and 'prob' of the predicted class, each rows (len(ys))
-    of columns (len(xs)); regression gives 'value'."""
+    of columns (len(xs)), and every class's 'probs' unless with_probs=False (the live probe
+    skips them: converting them is a third of the call); regression gives 'value'."""
     if tuple(bundle.input_shape) != (2,):
         raise ValueError(f"A decision boundary needs 2-D inputs; {bundle.name} has inputs of "
                          f"shape {tuple(bundle.input_shape)}.")
@@ -158,10 +160,11 @@ def predict_grid(model: nn.Module, bundle: Any, xs: Sequence[float], ys: Sequenc
     probs = objective.probs(out)
     pred = objective.predict(out)
     prob = probs.gather(1, pred[:, None]).squeeze(1)
-    return {"xs": gx.tolist(), "ys": gy.tolist(),
-            "pred": pred.reshape(shape).cpu().tolist(),
-            "prob": prob.reshape(shape).cpu().tolist(),
-            "probs": probs.reshape(*shape, -1).cpu().tolist()}
+    grid = {"xs": gx.tolist(), "ys": gy.tolist(), "pred": pred.reshape(shape).cpu().tolist(),
+            "prob": prob.reshape(shape).cpu().tolist()}
+    if with_probs:
+        grid["probs"] = probs.reshape(*shape, -1).cpu().tolist()
+    return grid
 
 
 def predict_curve(model: nn.Module, bundle: Any, xs: Sequence[float]) -> list[float]:

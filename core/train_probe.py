@@ -5,37 +5,54 @@
     probe.attach(trainer)          # the probe reads trainer.model / .bundle / .optimizer
     trainer.run()                  # in a worker thread; the page reads probe.snapshot()
 
-Views (snapshot() keys; None where one does not apply): 'boundary' (2-D inputs), 'curve'
-(1-D regression), 'images' (image sets), 'confusion' (classification), 'layers' (always).
+snapshot() keys, None where a view does not apply (all plain lists and numbers):
+- boundary (2-D inputs): xs, ys, pred and prob (rows of len(ys) by len(xs); regression: value),
+  points {x, y, label | value}, class_names, task, step, epoch.
+- curve (1-D regression): x, y (the model's output), points {x, y}, step, epoch.
+- images (image sets): items [{index, label, pred, confidence, correct, pixels}] (pixels:
+  0..255 as (H, W) or (H, W, 3)), class_names, split, channels, step, epoch.
+- confusion (classification): matrix (true rows, predicted columns), class_names, split,
+  n (samples used), total (split size), accuracy, step, epoch.
+- layers: names, shapes, step, series {name: {LAYER_KEYS: lists}} (grad_norm and ratio None
+  where no gradient existed), hist {name: {weight, grad: {counts, edges} | None, weight_step,
+  grad_step}}.
+- error (None, or why the probe went quiet), cost_s, cpu_s, updates, version.
 
 Cost: the probe runs on the training thread, so it works only when due: at RunStarted (the
 weights' statistics only), then at most every `every_s` seconds (checked on BatchEnded and
-EpochEnded), and once at RunFinished (the final state). Each view group also waits until its
-own measured cost is under a budget share of the time in between (the confusion matrix, a
-forward pass over up to `max_eval` samples, is the expensive one). Gradients are gone by BatchEnded
-(zero_grad(set_to_none=True) runs right after the step), so an optimizer step pre-hook copies
-their statistics on a step an update follows: a counter and a clock read per step otherwise.
-
-An exception inside the probe never reaches the run: it is kept in snapshot()['error'] and the
-probe goes quiet.
+EpochEnded), and once at RunFinished (the final state). Each view group also waits until
+its measured cost fits a budget share of the time in between (the confusion matrix, a
+forward pass over up to `max_eval` samples, is the expensive one). Gradients are gone by
+BatchEnded (zero_grad(set_to_none=True) follows the step), so an optimizer step pre-hook
+copies their statistics on a step an update follows; otherwise it costs a counter and a clock
+read per step. An exception inside the probe never reaches the run: it is kept in
+snapshot()['error'] and the probe goes quiet.
 """
 
 from __future__ import annotations
 
 import copy
-import dataclasses
 import threading
 import time
 from typing import Any
 
-from core.data.bundle import Split
-from core.evaluate import evaluate, predict_curve, predict_grid, sample_predictions
+from core.evaluate import predict_curve, predict_grid, sample_predictions
 from core.events import BatchEnded, Callback, EpochEnded, RunFinished, RunStarted
+from core.history import _thin  # the same thinning as History.snapshot(max_points)
 from core.optim import build_objective
-from core.train_probe_stats import LAYER_KEYS, display_pixels, grid_axes, layer_stats, subsample
+from core.train_probe_stats import (
+    LAYER_KEYS,
+    confusion_size,
+    confusion_view,
+    display_pixels,
+    grid_axes,
+    layer_stats,
+    line_axis,
+    merge_histograms,
+    plot_points,
+)
 
-FAST_BUDGET = 0.01  # boundary / images / layers may take 1 % of the time between updates
-EVAL_BUDGET = 0.015  # the confusion matrix 1.5 %: together well under the engine's 3 %
+FAST_BUDGET = 0.008  # boundary / images / layers: 0.8 % of the time between updates
 VIEWS = ("boundary", "curve", "images", "confusion", "layers")
 
 
@@ -64,15 +81,22 @@ class Probe(Callback):
         return self
 
     # ---- reading (any thread) ------------------------------------------------------------------
-    def snapshot(self) -> dict[str, Any]:
-        """Deep copies of every view as plain lists and numbers, plus 'error', 'cost_s' (seconds
-        the probe spent on the training thread), 'updates' and 'version'."""
+    def snapshot(self, max_rows: int | None = 1000) -> dict[str, Any]:
+        """Deep copies of every view as plain lists and numbers, plus 'error', 'cost_s' and
+        'cpu_s' (wall and CPU seconds the probe took on the training thread), 'updates' and
+        'version'. max_rows thins each layer's series (None: every row). Image 'pixels' and
+        the 'points' of a boundary or curve are shared, not copied: treat them as read-only."""
         with self._lock:  # published views are replaced, never mutated: copy outside the lock
             views = dict(self._views)
-            series = {k: {s: list(v) for s, v in d.items()} for k, d in self._series.items()}
-            meta = {"error": self._error, "cost_s": self._cost, "updates": self._updates,
+            series = {k: _thin(d, max_rows) for k, d in self._series.items()}
+            meta = {"error": self._error, "cost_s": self._cost, "cpu_s": self._cpu,
+                    "updates": self._updates,
                     "version": self.version}
-        views = copy.deepcopy(views)
+        # Image pixels and plotted points never change once made: share them instead of
+        # copying (a deep copy of 16 colour images takes tens of ms, holding the GIL).
+        shared = [it["pixels"] for it in (views["images"] or {}).get("items", [])]
+        shared += [self._points] if self._points is not None else []
+        views = copy.deepcopy(views, {id(v): v for v in shared})
         if views["layers"] is not None:
             views["layers"]["series"] = series
         return {**views, **meta}
@@ -81,7 +105,7 @@ class Probe(Callback):
     def on_event(self, event: Any) -> None:
         if self._quiet:
             return
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.thread_time()
         try:
             if isinstance(event, RunStarted):
                 self._start(event)
@@ -89,6 +113,9 @@ class Probe(Callback):
                 return
             elif isinstance(event, BatchEnded):
                 self._step, self._epoch = event.step, event.epoch
+                # A forward pass is faster per sample than a training step: a safe estimate
+                # of the confusion matrix's cost until one has been measured.
+                self._rate_guess = event.samples_per_s
                 self._maybe_update()
             elif isinstance(event, EpochEnded):
                 self._step, self._epoch = event.step, event.epoch
@@ -96,12 +123,12 @@ class Probe(Callback):
             elif isinstance(event, RunFinished):
                 self._step = event.steps
                 self._update_fast(final=True)
-                self._update_eval()
+                self._update_eval(self._eval_size(final=True))
                 self._remove_hook()
         except Exception as e:  # noqa: BLE001 - the probe must never end the run
             self._fail(e)
         finally:
-            self._add_cost(time.perf_counter() - t0)
+            self._add_cost(time.perf_counter() - t0, time.thread_time() - c0)
 
     # ---- state ---------------------------------------------------------------------------------
     def _reset(self) -> None:
@@ -111,13 +138,15 @@ class Probe(Callback):
         self._series: dict[str, dict[str, list]] = {}
         self._named: list = []
         self._step = self._epoch = self._updates = 0
-        self._cost = 0.0
-        self._next_fast = self._next_eval = 0.0
+        self._cost = self._cpu = 0.0
+        self._next_fast = self._next_eval = self._last_eval = 0.0
+        self._eval_rate: float | None = None  # samples/s of the confusion matrix's forward pass
+        self._rate_guess: float | None = None
         self._pending, self._hook_cost = None, 0.0
         self._log_every = self._per_epoch = 1
         self._last_step = -1
         self._eval_split: str | None = None
-        self._points: tuple | None = None
+        self._points: dict[str, list] | None = None  # never mutated: shared by every view
         self._grid_axes: tuple[list[float], list[float]] | None = None
         self._image_cache: dict[int, list] = {}
 
@@ -128,9 +157,10 @@ class Probe(Callback):
             self._error = f"The live views stopped: {type(e).__name__}: {e}"
             self.version += 1
 
-    def _add_cost(self, seconds: float) -> None:
+    def _add_cost(self, seconds: float, cpu: float) -> None:
         with self._lock:
             self._cost += seconds
+            self._cpu += cpu
 
     def _publish(self, **views: Any) -> None:
         with self._lock:
@@ -161,8 +191,7 @@ class Probe(Callback):
         self._eval_split = next((s for s in ("val", "test") if getattr(b, s) is not None
                                  and len(getattr(b, s))), None)
         if tuple(b.input_shape) in ((1,), (2,)):
-            rows = subsample(len(b.train), self.max_points).to(b.train.x.device)
-            self._points = (b.train.x[rows], b.train.y[rows])
+            self._points = plot_points(b, self.max_points)
         self._grid_axes = (grid_axes(b.train.x, self.grid) if tuple(b.input_shape) == (2,)
                            else None)
         if tr.optimizer is not None:
@@ -170,7 +199,8 @@ class Probe(Callback):
         # Only the cheap weight statistics now (step 0 of the series); the forward passes wait
         # `every_s`, so a run shorter than that pays for one final update only.
         self._publish(layers=self._layers(final=False))
-        self._next_fast = self._next_eval = time.perf_counter() + self.every_s
+        self._last_eval = time.perf_counter()
+        self._next_fast = self._next_eval = self._last_eval + self.every_s
 
     # ---- scheduling ----------------------------------------------------------------------------
     def _maybe_update(self) -> None:
@@ -178,12 +208,7 @@ class Probe(Callback):
         if now >= self._next_fast:
             self._update_fast()
         if now >= self._next_eval:
-            self._update_eval()
-
-    def _after(self, started: float, budget: float) -> float:
-        """When the next update of a group that started at `started` may run."""
-        now = time.perf_counter()
-        return now + max(self.every_s, (now - started) / budget)
+            self._update_eval(self._eval_size(final=False))
 
     def _before_step(self, optimizer: Any, args: Any, kwargs: Any) -> None:
         """Optimizer step pre-hook, where the step's gradients still exist (clipped; unscaled
@@ -195,7 +220,7 @@ class Probe(Callback):
                 (s % self._log_every == 0 or s % self._per_epoch == 0)
                 and time.perf_counter() >= self._next_fast)):
             return
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.thread_time()
         try:
             scale = kwargs.get("grad_scale") if kwargs else None
             self._pending = (s, layer_stats(self._named, bins=self.bins, grad_scale=scale))
@@ -203,7 +228,7 @@ class Probe(Callback):
             self._fail(e)
         finally:
             self._hook_cost = time.perf_counter() - t0
-            self._add_cost(self._hook_cost)
+            self._add_cost(self._hook_cost, time.thread_time() - c0)
 
     # ---- the views -----------------------------------------------------------------------------
     def _update_fast(self, final: bool = False) -> None:
@@ -218,21 +243,27 @@ class Probe(Callback):
                 and self.max_images:
             views["images"] = self._images()
         self._publish(**views)
-        self._next_fast = self._after(t0, FAST_BUDGET)
+        now = time.perf_counter()  # wait every_s, and long enough to keep within the budget
+        self._next_fast = now + max(self.every_s, (now - t0) / FAST_BUDGET)
 
-    def _update_eval(self) -> None:
+    def _eval_size(self, final: bool) -> int:
+        """Samples the confusion matrix may use now (0: not yet)."""
         if not (self._objective.has_accuracy and self._eval_split):
+            return 0
+        target = min(self.max_eval, len(self._bundle.split(self._eval_split)))
+        return confusion_size(target, self._eval_rate or self._rate_guess,
+                              time.perf_counter() - self._last_eval, final)
+
+    def _update_eval(self, n: int) -> None:
+        """The confusion matrix on the first n samples of the evaluation split."""
+        if n <= 0:
             return
         t0 = time.perf_counter()
-        b, split = self._bundle, self._eval_split
-        s = b.split(split)
-        n = min(len(s), self.max_eval)  # the split is shuffled already: its head is a sample
-        sub = dataclasses.replace(b, **{split: Split(s.x[:n], s.y[:n])})
-        r = evaluate(self._model, sub, split, self._objective, batch_size=512)
-        self._publish(confusion={"matrix": r.confusion, "class_names": list(b.class_names),
-                                 "split": split, "n": r.n, "total": len(s), "accuracy": r.accuracy,
-                                 "step": self._step, "epoch": self._epoch})
-        self._next_eval = self._after(t0, EVAL_BUDGET)
+        view = confusion_view(self._model, self._bundle, self._eval_split, self._objective, n)
+        self._publish(confusion=dict(view, step=self._step, epoch=self._epoch))
+        self._last_eval = time.perf_counter()
+        self._eval_rate = n / max(self._last_eval - t0, 1e-6)
+        self._next_eval = self._last_eval + self.every_s
 
     def _layers(self, final: bool) -> dict[str, Any]:
         rows = []
@@ -248,38 +279,23 @@ class Probe(Callback):
                     series["step"].append(step)
                     for k in LAYER_KEYS[1:]:
                         series[k].append(values[k])
-        hist = dict(self._views["layers"]["hist"]) if self._views["layers"] else {}
-        for step, stats in rows:
-            for name, h in stats["hist"].items():
-                old = hist.get(name, {})
-                hist[name] = {"weight": h["weight"], "weight_step": step,
-                              "grad": h["grad"] if h["grad"] is not None else old.get("grad"),
-                              "grad_step": step if h["grad"] is not None
-                              else old.get("grad_step")}
+        old = self._views["layers"]["hist"] if self._views["layers"] else {}
         return {"names": [n for n, _ in self._named],
                 "shapes": [list(p.shape) for _, p in self._named],
-                "hist": hist, "step": rows[-1][0], "series": None}
+                "hist": merge_histograms(old, rows), "step": rows[-1][0], "series": None}
 
     def _boundary(self) -> dict[str, Any]:
         xs, ys = self._grid_axes
-        g = predict_grid(self._model, self._bundle, xs, ys, self._objective)
-        g.pop("probs", None)  # (grid, grid, classes): too big to ship every second
-        px, py = self._points
-        label = py[:, 0] if py.dim() == 2 else py
-        g["points"] = {"x": px[:, 0].tolist(), "y": px[:, 1].tolist(), "label": label.tolist()}
-        g.update(step=self._step, epoch=self._epoch, class_names=list(self._bundle.class_names),
-                 task=self._bundle.task)
+        g = predict_grid(self._model, self._bundle, xs, ys, self._objective, with_probs=False)
+        g.update(points=self._points, step=self._step, epoch=self._epoch,
+                 class_names=list(self._bundle.class_names), task=self._bundle.task)
         return g
 
     def _curve(self) -> dict[str, Any]:
-        px, py = self._points
-        lo, hi = float(px.min()), float(px.max())
-        pad = (hi - lo) * 0.1 if hi > lo else 1.0
-        n = self.grid * 4  # a line needs more points than one side of a grid, and costs less
-        xs = [lo - pad + (hi - lo + 2 * pad) * i / (n - 1) for i in range(n)]
+        # A line needs more points than one side of a grid, and costs far less.
+        xs = line_axis(self._points["x"], self.grid * 4)
         return {"x": xs, "y": predict_curve(self._model, self._bundle, xs),
-                "points": {"x": px[:, 0].tolist(), "y": py[:, 0].tolist()},
-                "step": self._step, "epoch": self._epoch}
+                "points": self._points, "step": self._step, "epoch": self._epoch}
 
     def _images(self) -> dict[str, Any]:
         b, split = self._bundle, self._eval_split
