@@ -23,10 +23,12 @@ import torch.distributed as dist
 from torch import nn
 
 from core.config import TrainConfig
+from core.device import mps_available
 
 TIMEOUT_ENV = "TORCH_PLAYGROUND_DDP_TIMEOUT"
 # Long enough for a slow first epoch's validation, short enough that a dead rank is noticed.
 DEFAULT_TIMEOUT_S = 300.0
+FILE_DATASETS = ("mnist", "fashion_mnist", "cifar10", "csv", "image_folder")
 TORCHRUN_VARS = ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT")
 
 
@@ -91,7 +93,9 @@ def init_from_env(device: str = "auto") -> str | None:
                          "processes with torchrun (see docs/distributed.md).")
     if not dist.is_available():
         raise ValueError("This PyTorch build has no torch.distributed: train in one process.")
-    if (device or "").strip().lower() == "mps":
+    name = (device or "auto").strip().lower()
+    if name == "mps" or (name == "auto" and not torch.cuda.is_available()
+                         and mps_available()):
         raise ValueError("Distributed training does not support Apple's mps device: use "
                          "device=cpu (gloo) or CUDA GPUs (nccl).")
     backend = backend_for(device)
@@ -105,9 +109,19 @@ def init_from_env(device: str = "auto") -> str | None:
     return backend
 
 
-def shutdown() -> None:
-    """Leave the process group (safe to call when there is none, or after a failure)."""
-    if dist.is_available() and dist.is_initialized():
+def shutdown(wait_for_all: bool = False) -> None:
+    """Leave the process group (safe to call when there is none, or after a failure).
+
+    wait_for_all (after a run that went well): meet the other ranks first, so no rank exits
+    while another (rank 0, writing files) still holds connections to it; a rank that exited
+    early aborted now and then here ("terminate called without an active exception").
+    """
+    if not (dist.is_available() and dist.is_initialized()):
+        return
+    try:
+        if wait_for_all and is_active():
+            dist.barrier()
+    finally:
         try:
             dist.destroy_process_group()
         except Exception:  # noqa: BLE001 - a broken group has nothing left to clean up
@@ -142,6 +156,25 @@ def sum_over_ranks(*values: float | int | bool, device: torch.device | None = No
     t = torch.tensor([float(v) for v in values], dtype=torch.float64, device=device)
     dist.all_reduce(t, op=dist.ReduceOp.SUM)
     return t.tolist()
+
+
+def agree(*values: float | None, device: torch.device | None = None) -> list[float | None]:
+    """The mean over ranks of values each rank computed alike (e.g. validation loss): the result
+    is bitwise equal on every rank, so decisions taken from it (early stopping, ReduceLROnPlateau,
+    divergence) cannot differ between ranks and leave one waiting. None stays None."""
+    present = [v for v in values if v is not None]
+    if not is_active() or not present:
+        return list(values)
+    sums = iter(sum_over_ranks(*present, device=device))
+    n = world_size()
+    return [None if v is None else next(sums) / n for v in values]
+
+
+def broadcast_buffers(model: nn.Module) -> None:
+    """Copy rank 0's buffers (BatchNorm running statistics) to every rank."""
+    if is_active():
+        for buf in model.buffers():
+            dist.broadcast(buf, src=0)
 
 
 def run_summary(cfg: TrainConfig, bundle: Any) -> dict[str, Any]:
@@ -232,7 +265,9 @@ def torchrun_command(cfg: TrainConfig, nproc_per_node: int = 2, nnodes: int = 1,
         launch = ["torchrun", "--standalone", f"--nproc_per_node={nproc_per_node}"]
     else:
         lines += [f"#    Run this same line on each of the {nnodes} machines (same run.json);",
-                  f"#    {host} is one of them and must accept TCP connections on port {port}."]
+                  f"#    {host} = the address of one of them; it must accept TCP on port {port}."]
+        if cfg.dataset in FILE_DATASETS:
+            lines.append("#    Each machine reads the data itself: the same files, same paths.")
         launch = ["torchrun", f"--nnodes={nnodes}", f"--nproc_per_node={nproc_per_node}",
                   "--rdzv_backend=c10d", f"--rdzv_endpoint={rdzv_endpoint}",
                   "--rdzv_id=torch-playground"]

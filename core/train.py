@@ -102,6 +102,12 @@ def main(argv: list[str] | None = None, callbacks: Any = ()) -> int:
         prefix = f"[rank {distributed.env_rank()}] " if distributed.launched_by_torchrun() else ""
         print(f"error: {prefix}{msg}", file=sys.stderr)
         return 2
+    except RuntimeError as e:  # e.g. the final barrier: another rank died meanwhile
+        lost = distributed.failure_message(e) if distributed.launched_by_torchrun() else None
+        if lost is None:
+            raise
+        print(f"error: {lost}", file=sys.stderr)
+        return 3
     finally:
         distributed.shutdown()
 
@@ -138,7 +144,8 @@ def _main(ns: Any, callbacks: list[Any]) -> int:
               f"{cfg.batch_size * cfg.grad_accum_steps * n} samples per step", file=sys.stderr)
 
     def on_sigint(signum: int, frame: Any) -> None:
-        print("\nstopping after this step (Ctrl-C again to abort)", file=sys.stderr)
+        if main_rank:  # under torchrun every rank gets the signal; the ranks stop together
+            print("\nstopping after this step (Ctrl-C again to abort)", file=sys.stderr)
         trainer.stop()
         signal.signal(signal.SIGINT, signal.default_int_handler)
 
@@ -158,12 +165,14 @@ def _main(ns: Any, callbacks: list[Any]) -> int:
             print(result.traceback, file=sys.stderr)
         raise ValueError(result.message)
     if not main_rank:
+        distributed.shutdown(wait_for_all=True)  # until rank 0 has written its files
         return 1 if result.reason == "diverged" else 0
     print(result.message, file=sys.stderr)
     if ns.out:
         names = write_outputs(Path(ns.out), trainer, result)
         print(f"wrote {', '.join(names)} to {ns.out}", file=sys.stderr)
     print(summary_line(result.final))
+    distributed.shutdown(wait_for_all=True)
     return 1 if result.reason == "diverged" else 0
 
 
