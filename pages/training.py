@@ -20,31 +20,25 @@ st.caption("Pick a dataset and a network, press **Start**, and watch the loss fa
 
 
 def start_area(runs: SessionRuns, cfg: TrainConfig | None, problem: str | None) -> None:
-    """Start button, and why it can't start (bad config, busy server)."""
+    """Start button (a callback, so it is disabled in the same rerun), and why it can't
+    start: bad settings, a busy server."""
     if problem:
         st.error(f"These settings can't be trained: {problem}", icon=":material/error:")
-    c1, c2 = st.columns([1, 3])
-    with c1:
-        clicked = st.button("Start", key="train_start", type="primary",
-                            icon=":material/play_arrow:",
-                            disabled=cfg is None or runs.active is not None)
-    with c2:
+    with st.container(horizontal=True, vertical_alignment="center"):
+        st.button("Start", key="train_start", type="primary", icon=":material/play_arrow:",
+                  disabled=cfg is None or runs.active is not None,
+                  on_click=runs.start_from_button, args=(cfg,))
         if cfg is not None:
-            try:
-                where = resolve_device(cfg.device).type
-            except ValueError:
-                where = "?"
-            st.caption(f"device={cfg.device} → trains on **{where}**")
-    if clicked and cfg is not None:
-        try:
-            started = runs.start(cfg)
-        except ValueError as exc:
-            st.error(f"Could not start: {exc}", icon=":material/error:")
-            return
-        if started is None:
-            st.warning(runs.busy, icon=":material/hourglass_top:")
-    elif runs.busy and runs.active is None:
-        st.warning(runs.busy, icon=":material/hourglass_top:")
+            st.caption(f"device={cfg.device} → trains on **{device_type(cfg.device)}**")
+    if runs.notice and runs.active is None:
+        st.warning(runs.notice, icon=":material/hourglass_top:")
+
+
+def device_type(name: str) -> str:
+    try:
+        return resolve_device(name).type
+    except ValueError:
+        return "an unavailable device"
 
 
 def torchrun_expander(cfg: TrainConfig | None) -> None:

@@ -7,9 +7,13 @@ from __future__ import annotations
 import streamlit as st
 
 from core.config import TrainConfig
-from core.weights_eval import evaluate_upload, read_checkpoint
-from ui.train_session import LiveRun, SessionRuns
+from core.weights_eval import UploadEvaluation, evaluate_upload, read_checkpoint
+from ui import train_charts as charts
+from ui.train_run import LiveRun
+from ui.train_session import SessionRuns
 
+EVAL_KEY = "_train_eval"  # (uploaded file id, evaluation or message)
+CHECKPOINT_KEY = "_train_upload_checkpoint"  # (uploaded file id, checkpoint dict or None)
 # file key in LiveRun.downloads -> (button label, mime type, icon)
 FILES = {
     "weights.pt": ("Weights (.pt)", "application/octet-stream", ":material/download:"),
@@ -57,26 +61,38 @@ def uploads(runs: SessionRuns, cfg: TrainConfig | None) -> None:
     if up is None:
         return
     data = up.getvalue()
-    ck = read_checkpoint(data, up.name)
+    kept_ck = st.session_state.get(CHECKPOINT_KEY)
+    if kept_ck is None or kept_ck[0] != up.file_id:  # read a big file once, not every rerun
+        kept_ck = st.session_state[CHECKPOINT_KEY] = (up.file_id, read_checkpoint(data, up.name))
+    ck = kept_ck[1]
     c1, c2 = st.columns(2)
     with c1:
         if st.button("Evaluate", key="train_evaluate", icon=":material/fact_check:",
                      disabled=cfg is None and ck is None):
-            show_evaluation(data, up.name, cfg)
+            st.session_state[EVAL_KEY] = (up.file_id, run_evaluation(data, up.name, cfg))
     with c2:
         if ck is not None:
             resume_controls(runs, data, ck)
         else:
             st.caption("Plain weights are evaluated with the settings on the left. To resume "
                        "training, upload a full checkpoint.")
+    kept = st.session_state.get(EVAL_KEY)
+    if kept is not None and kept[0] == up.file_id:  # shown until another file is uploaded
+        show_evaluation(up.name, kept[1])
 
 
-def show_evaluation(data: bytes, name: str, cfg: TrainConfig | None) -> None:
+def run_evaluation(data: bytes, name: str, cfg: TrainConfig | None) -> UploadEvaluation | str:
+    """The evaluation, or the message saying why there is none."""
     try:
         with st.spinner("Evaluating..."):
-            ev = evaluate_upload(data, name, cfg)
+            return evaluate_upload(data, name, cfg)
     except ValueError as exc:
-        st.error(f"Could not evaluate {name}: {exc}", icon=":material/error:")
+        return f"Could not evaluate {name}: {exc}"
+
+
+def show_evaluation(name: str, ev: UploadEvaluation | str) -> None:
+    if isinstance(ev, str):
+        st.error(ev, icon=":material/error:")
         return
     r = ev.result
     where = "its own config" if ev.source == "checkpoint" else "the settings on the left"
@@ -86,8 +102,6 @@ def show_evaluation(data: bytes, name: str, cfg: TrainConfig | None) -> None:
     for note in ev.notes:
         st.caption(note)
     if r.confusion:
-        from ui import train_charts as charts
-
         st.plotly_chart(charts.confusion_figure(
             {"matrix": r.confusion, "class_names": r.class_names, "split": r.split, "n": r.n,
              "total": r.n, "accuracy": r.accuracy, "step": None, "epoch": None}),
@@ -99,14 +113,6 @@ def resume_controls(runs: SessionRuns, data: bytes, ck: dict) -> None:
     epochs = st.number_input("Train until epoch", min_value=done + 1, value=max(planned, done + 1),
                              step=1, key="train_resume_epochs",
                              help=f"The checkpoint has {done} of {planned} epochs done.")
-    if st.button("Resume training", key="train_resume_upload", icon=":material/replay:",
-                 disabled=runs.active is not None):
-        try:
-            started = runs.start(None, resume=data, epochs=int(epochs))
-        except ValueError as exc:
-            st.error(f"Could not resume: {exc}", icon=":material/error:")
-            return
-        if started is None:
-            st.warning(runs.busy, icon=":material/hourglass_top:")
-        else:
-            st.rerun()
+    st.button("Resume training", key="train_resume_upload", icon=":material/replay:",
+              disabled=runs.active is not None, on_click=runs.start_from_button,
+              args=(None,), kwargs={"resume": data, "epochs": int(epochs)})

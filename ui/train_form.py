@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import dataclasses
 import typing
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import streamlit as st
 
@@ -37,7 +38,8 @@ def _sched(*names: str) -> Callable[[Values], bool]:
     return lambda v: v["scheduler"] in names
 
 
-# field -> "is it relevant, given the values chosen above it?" (absent: always shown)
+# field -> "is it relevant, given the values chosen above it?" (absent: always shown). A rule
+# may only read fields declared before its own (the form renders in declaration order).
 RELEVANT: dict[str, Callable[[Values], bool]] = {
     "data_root": lambda v: v["dataset"] in TORCHVISION,
     "n_samples": lambda v: v["dataset"] in SYNTHETIC,
@@ -71,8 +73,7 @@ RELEVANT: dict[str, Callable[[Values], bool]] = {
     "label_smoothing": lambda v: v["loss"] == "cross_entropy",
     "clip_value": lambda v: v["clip_mode"] != "none",
     "step_size": _sched("step"),
-    "gamma": lambda v: v["scheduler"] in ("step", "multistep", "exponential") or (
-        v["scheduler"] == "cyclic" and v["cyclic_mode"] == "exp_range"),
+    "gamma": _sched("step", "multistep", "exponential", "cyclic"),  # cyclic: exp_range only
     "milestones": _sched("multistep"),
     "t_max": _sched("cosine"),
     "eta_min": _sched("cosine", "cosine_warm_restarts"),

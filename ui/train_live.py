@@ -8,31 +8,35 @@ except its stop/pause flags.
 
 from __future__ import annotations
 
+import os
+import time
+from collections.abc import Callable
 from typing import Any
 
 import streamlit as st
 
 from ui import train_charts as charts
-from ui.train_session import LiveRun, SessionRuns, session_runs
+from ui.train_charts_layers import LAYER_KINDS
+from ui.train_run import LiveRun
+from ui.train_session import SessionRuns, session_runs
 
 TICK_S = 1.0
 MAX_POINTS = 2000  # per live trace: enough for a smooth curve, cheap to send every second
-VIEWS = ("Curves", "Model view", "Confusion matrix", "Layers")
+VIEWS = ("Curves", "LR and speed", "Model view", "Confusion matrix", "Layers")
 DEFAULT_VIEWS = ("Curves", "Model view")
+FIGURES_KEY = "_train_figures"  # chart name -> (data key, figure)
+TICK_LOG = os.environ.get("TORCH_PLAYGROUND_TICK_LOG", "")  # a file: the bench times ticks
 
 
 def view_controls(runs: SessionRuns) -> None:
     """What to draw, and which earlier runs to overlay (outside the fragment: a change reruns
     the page once instead of adding work to every tick)."""
-    c1, c2 = st.columns([3, 2])
-    with c1:
-        st.segmented_control("Show", VIEWS, default=list(DEFAULT_VIEWS), selection_mode="multi",
-                             key="train_views")
+    st.segmented_control("Show", VIEWS, default=list(DEFAULT_VIEWS), selection_mode="multi",
+                         key="train_views")
     earlier = [r.label for r in runs.finished() if r is not runs.current]
-    with c2:
-        st.multiselect("Overlay earlier runs", earlier, key="train_overlay",
-                       disabled=not earlier, placeholder="none yet" if not earlier else
-                       "choose runs", help="This session keeps its last 5 runs.")
+    if earlier:
+        st.multiselect("Overlay earlier runs on the curves", earlier, key="train_overlay",
+                       help="This session keeps its last 5 runs.")
 
 
 def live_panel() -> None:
@@ -42,6 +46,17 @@ def live_panel() -> None:
 
 
 def _live_body(live: bool) -> None:
+    if not TICK_LOG:
+        return _draw_live(live)
+    cpu, wall = time.thread_time(), time.perf_counter()
+    try:
+        return _draw_live(live)
+    finally:  # bench/page_overhead.py: this thread's CPU and wall seconds per tick
+        with open(TICK_LOG, "a") as log:
+            log.write(f"{time.thread_time() - cpu:.6f} {time.perf_counter() - wall:.6f}\n")
+
+
+def _draw_live(live: bool) -> None:
     runs = session_runs()
     run = runs.current
     if run is None:
@@ -59,11 +74,9 @@ def _live_body(live: bool) -> None:
 
 
 def run_buttons(run: LiveRun) -> None:
-    c1, c2, _ = st.columns([1, 1, 3])
-    with c1:
+    with st.container(horizontal=True):
         st.button("Stop", key="train_stop", icon=":material/stop:", on_click=run.stop,
                   help="Stops after the current step; the weights stay consistent.")
-    with c2:
         if run.paused:
             st.button("Resume", key="train_resume", icon=":material/play_arrow:",
                       on_click=run.resume)
@@ -99,37 +112,81 @@ def overlay_runs(run: LiveRun, snap: dict[str, Any], runs: SessionRuns) -> list[
     return [*out, {"label": run.label, "snapshot": snap}]
 
 
+def _has_accuracy(snap: dict[str, Any]) -> bool:
+    """False for regression (no accuracy), once the first numbers are in."""
+    values = snap["steps"]["acc"] + snap["epochs"]["val_acc"] + snap["epochs"]["train_acc"]
+    return not values or any(v is not None for v in values)
+
+
+def chart(name: str, data_key: Any, build: Callable[[], Any]) -> None:
+    """st.plotly_chart of build(), rebuilt only when data_key changes: a tick whose numbers
+    did not move costs a dict lookup instead of a figure build (the training thread shares
+    the interpreter with this script thread)."""
+    memo = st.session_state.setdefault(FIGURES_KEY, {})
+    hit = memo.get(name)
+    if hit is None or hit[0] != data_key:
+        memo[name] = hit = (data_key, build())
+        # Plotly.react skips re-plotting the data while datarevision stays the same: the
+        # browser then spends almost nothing on a view that did not change this tick.
+        hit[1].update_layout(datarevision=repr(data_key))
+    st.plotly_chart(hit[1], key=name)
+
+
 def draw(run: LiveRun, snap: dict[str, Any], runs: SessionRuns) -> None:
     views = _chosen("train_views", DEFAULT_VIEWS)
+    series = overlay_runs(run, snap, runs)
+    versions = tuple((s["label"], s["snapshot"]["version"]) for s in series)
     if "Curves" in views:
-        series = overlay_runs(run, snap, runs)
-        c1, c2 = st.columns(2)
-        c1.plotly_chart(charts.curves_figure(series, metric="loss"), key="train_loss_chart")
-        c2.plotly_chart(charts.curves_figure(series, metric="acc"), key="train_acc_chart")
+        c1, c2 = st.columns(2) if _has_accuracy(snap) else (st.container(), None)
+        with c1:
+            chart("train_loss_chart", versions, lambda: charts.curves_figure(series, "loss"))
+        if c2 is not None:
+            with c2:
+                chart("train_acc_chart", versions, lambda: charts.curves_figure(series, "acc"))
+    if "LR and speed" in views:
         c3, c4 = st.columns(2)
-        c3.plotly_chart(charts.lr_gradnorm_figure(series), key="train_lr_chart")
-        c4.plotly_chart(charts.throughput_figure(snap), key="train_speed_chart")
+        with c3:
+            chart("train_lr_chart", versions, lambda: charts.lr_gradnorm_figure(series))
+        with c4:
+            chart("train_speed_chart", versions[-1], lambda: charts.throughput_figure(snap))
     probe = run.views() or {}
     if probe.get("error"):
         st.warning(probe["error"], icon=":material/visibility_off:")
     if "Model view" in views:
-        model_view(probe)
+        model_view(probe, run)
     if "Confusion matrix" in views and probe.get("confusion"):
-        st.plotly_chart(charts.confusion_figure(probe["confusion"]), key="train_confusion")
+        chart("train_confusion", view_key(run, probe["confusion"]),
+              lambda: charts.confusion_figure(probe["confusion"]))
     if "Layers" in views and probe.get("layers"):
-        layers_view(probe["layers"])
+        layers_view(probe["layers"], view_key(run, probe["layers"]))
 
 
-def model_view(probe: dict[str, Any]) -> None:
-    if probe.get("boundary"):
-        st.plotly_chart(charts.boundary_figure(probe["boundary"]), key="train_boundary")
-    elif probe.get("curve"):
-        st.plotly_chart(charts.curve_figure(probe["curve"]), key="train_curve")
-    elif probe.get("images"):
-        st.plotly_chart(charts.image_grid_figure(probe["images"]), key="train_images")
+def view_key(run: LiveRun, view: dict[str, Any]) -> tuple:
+    """What identifies one published probe view: the probe replaces a view with a new dict
+    stamped with its step; the run's end adds a final one (best weights restored)."""
+    return run.number, run.active, view.get("step"), view.get("epoch")
 
 
-def layers_view(layers: dict[str, Any]) -> None:
+def model_view(probe: dict[str, Any], run: LiveRun) -> None:
+    for view, name, build in (("boundary", "train_boundary", charts.boundary_figure),
+                              ("curve", "train_curve", charts.curve_figure),
+                              ("images", "train_images", charts.image_grid_figure)):
+        if probe.get(view):
+            chart(name, view_key(run, probe[view]),
+                  lambda: build(probe[view]))  # noqa: B023 - called right here
+            return
+
+
+def layers_view(layers: dict[str, Any], key: Any) -> None:
     c1, c2 = st.columns(2)
-    c1.plotly_chart(charts.layer_stats_figure(layers, "grad_norm"), key="train_layer_stats")
-    c2.plotly_chart(charts.layer_histogram_figure(layers, "weight"), key="train_layer_hist")
+    with c1:
+        kind = st.selectbox("Per-layer statistic over time", list(LAYER_KINDS),
+                            format_func=lambda k: LAYER_KINDS[k][0],
+                            index=list(LAYER_KINDS).index("grad_norm"),
+                            key="train_layer_kind")
+        chart("train_layer_stats", (key, kind), lambda: charts.layer_stats_figure(layers, kind))
+    with c2:
+        which = st.segmented_control("Histograms of", ["weight", "grad"], default="weight",
+                                     key="train_layer_which") or "weight"
+        chart("train_layer_hist", (key, which),
+              lambda: charts.layer_histogram_figure(layers, which))

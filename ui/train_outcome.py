@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ui.train_session import OOM_HINT, LiveRun
+from ui.train_run import OOM_HINT, LiveRun
 
 MISSING_HINT = ("Put the files where the message says (or pick digits, a small real image set "
                 "that is always here), then press Start again.")
