@@ -101,6 +101,15 @@ def test_lr_and_gradient_norm_panels():
     assert d["layout"]["yaxis2"]["type"] == "log"
     assert d["layout"]["yaxis"]["title"]["text"] == "learning rate"
     assert d["layout"]["xaxis2"]["title"]["text"] == "step"
+    top = max(v for t in lr for v in t["y"] if v is not None)
+    assert d["layout"]["yaxis"]["range"] == [0, pytest.approx(top * 1.1)]
+
+
+def test_a_constant_lr_is_drawn_above_zero_not_on_it():
+    snap = {"steps": {"step": [1, 2, 3], "lr": [0.01] * 3, "grad_norm": [1.0, 0.5, 0.2]}}
+    d = tc.lr_gradnorm_figure([{"label": "a", "snapshot": snap}]).to_dict()
+    lo, hi = d["layout"]["yaxis"]["range"]
+    assert lo == 0 and 0.01 < hi < 0.02
 
 
 def test_throughput_and_progress_text():

@@ -12,6 +12,7 @@ runs in other colours, dashed.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -94,7 +95,7 @@ def curves_figure(runs: Sequence[dict] | None, metric: str = "loss") -> go.Figur
 def lr_gradnorm_figure(runs: Sequence[dict] | None) -> go.Figure:
     """Learning rate (left) and total gradient norm before clipping (right, log scale) against
     the optimizer step."""
-    fig, drawn = side_by_side(), 0
+    fig, drawn, top = side_by_side(), 0, 0.0
     for label, snap, current, col, dash in _runs(runs):
         steps = snap.get("steps") or {}
         line = dict(color=col, width=2 if current else 1.2, dash=dash)
@@ -105,13 +106,18 @@ def lr_gradnorm_figure(runs: Sequence[dict] | None) -> go.Figure:
             if not y:
                 continue
             drawn += 1
+            if key == "lr":
+                top = max(top, *(v for v in y if v is not None and math.isfinite(v)), 0.0)
             fig.add_trace(go.Scatter(
                 x=x, y=y, mode="lines", name=label, legendgroup=label, showlegend=panel == 1,
                 line=line, xaxis="x" if panel == 1 else "x2", yaxis="y" if panel == 1 else "y2",
                 hovertemplate="step %{x}<br>" + name + " %{y:.4g}<extra></extra>"))
     if not drawn:
         return no_data("No learning rate or gradient norm yet.")
+    # From 0 to just above the highest LR: a constant LR would otherwise get plotly's +-1 range
+    # around it and sit on the zero line.
     fig.update_layout(xaxis_title="step", xaxis2_title="step", yaxis_title="learning rate",
+                      yaxis_range=[0, top * 1.1 if top > 0 else 1],
                       yaxis2=dict(title="gradient norm (log)", type="log", anchor="x2"))
     return style(fig, height=320)
 
