@@ -84,8 +84,9 @@ class TrainConfig:
     dropout: float = _f(0.0, "Dropout probability after each hidden layer [0, 1).", "model")
     grad_checkpointing: bool = _f(False, "Recompute activations in backward to save memory (MLP "
                                   "and ResNet).", "model")
-    channels_last: bool = _f(False, "Use the channels_last memory format for image models (no "
-                             "effect on the MLP).", "model")
+    channels_last: bool = _f(True, "Use the channels_last memory format for image models "
+                             "(1.1-2x faster steps measured here; no effect on the MLP).",
+                             "model")
 
     # --- optimisation -----------------------------------------------------------------------
     optimizer: str = _f("adam", "Optimizer.", "optim", choices=OPTIMIZERS)
@@ -164,13 +165,14 @@ class TrainConfig:
                                 choices=MONITORS)
 
     # --- run --------------------------------------------------------------------------------
-    amp: str = _f("auto", "Mixed precision. auto: fp16 + GradScaler on CUDA, off elsewhere "
-                  "(bf16 was no faster for small CPU models here); bf16: autocast to bfloat16.",
+    amp: str = _f("auto", "Mixed precision. auto: fp16 + GradScaler on CUDA, bf16 for image "
+                  "models on a CPU with native bf16, off otherwise; bf16: autocast to bfloat16.",
                   "run", choices=AMP_MODES)
     seed: int = _f(0, "Seed for weights and batch order.", "run")
     device: str = _f("auto", "Where to train: auto picks cuda, then mps, then cpu.", "run",
                      choices=DEVICES)
-    threads: int = _f(0, "CPU threads for torch (0 = torch's default).", "run")
+    threads: int = _f(0, "CPU threads for torch (0 = torch's default, fewer while other "
+                      "processes keep cores busy).", "run")
     log_every: int = _f(20, "Report a BatchEnded event every N optimizer steps (a host sync).",
                         "run")
 

@@ -21,9 +21,17 @@ PRESETS: dict[str, dict[str, Any]] = {
     "regression-mlp": {"dataset": "regression", "model": "mlp", "depth": 2, "width": 64,
                        "activation": "tanh", "loss": "mse", "optimizer": "adam", "lr": 0.01,
                        "batch_size": 32, "epochs": 60},
-    # MNIST from data_root (torchvision layout); to be tuned by the speed benchmark.
-    "mnist-cnn-fast": {"dataset": "mnist", "model": "cnn", "optimizer": "adamw", "lr": 3e-3,
-                       "weight_decay": 0.01, "batch_size": 128, "epochs": 2,
+    # MNIST from data_root (torchvision layout): the compact BatchNorm CNN, 2 epochs.
+    "mnist-cnn-fast": {"dataset": "mnist", "model": "cnn", "norm": "batch", "optimizer": "adamw",
+                       "lr": 3e-3, "weight_decay": 0.01, "batch_size": 128, "epochs": 2,
                        "scheduler": "onecycle", "channels_last": True, "amp": "auto",
                        "val_split": 0.1, "log_every": 50},
+    # Aims at >= 99 % MNIST test accuracy in < 10 s on a 2-core CPU: one epoch of the compact
+    # BatchNorm CNN, OneCycle, label smoothing, every image for training. Measured: 99.14-99.30 %
+    # over 5 seeds; 9.4-10.2 s wall when the machine was idle, 15-18 s while shared
+    # (bench/mnist99.py, docs/speed.md).
+    "mnist-99": {"dataset": "mnist", "model": "cnn", "norm": "batch", "dropout": 0.1,
+                 "optimizer": "adamw", "lr": 1e-2, "weight_decay": 0.01, "batch_size": 128,
+                 "epochs": 1, "scheduler": "onecycle", "label_smoothing": 0.1,
+                 "channels_last": True, "amp": "auto", "val_split": 0.0, "log_every": 100},
 }

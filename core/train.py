@@ -115,8 +115,10 @@ def main(argv: list[str] | None = None, callbacks: Any = ()) -> int:
 def _main(ns: Any, callbacks: list[Any]) -> int:
     from core import distributed
     from core.cli_args import config_from_args
+    from core.device import keep_freed_memory
     from core.trainer import Trainer
 
+    keep_freed_memory()  # reuse freed activation buffers: CPU runs 20-25 % faster (device.py)
     main_rank = distributed.env_rank() == 0  # only rank 0 prints and writes
     progress = ProgressBar(enabled=not ns.no_progress and main_rank)
     if ns.resume:

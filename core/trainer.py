@@ -8,7 +8,8 @@ Speed choices (a benchmark holds this loop to >= 0.97x a minimal hand-written lo
   steps and at the end of an epoch. The gradient norm is computed only on those steps too
   (or every step when clipping by norm needs it anyway).
 - Fused (else foreach) optimizer kernels; zero_grad(set_to_none=True) frees instead of zeroing.
-- AMP per core.device.amp_plan; channels_last for image models when asked.
+- AMP per core.device.amp_plan (bf16 for image models on a bf16-capable CPU); channels_last
+  for image models when asked; threads per core.device.cpu_threads (fewer on a busy CPU).
 
 Control comes in only through RunControl (stop flag, pause gate), checked between optimizer
 steps, so a stopped run's weights are those after a whole step. Everything goes out as events.
@@ -36,7 +37,7 @@ from torch import nn
 from core import distributed
 from core.config import IMAGE_MODELS, TrainConfig
 from core.data import DataBundle, load_data
-from core.device import amp_plan, resolve_device
+from core.device import amp_plan, cpu_threads, resolve_device
 from core.evaluate import loss_and_accuracy
 from core.events import (
     BatchEnded,
@@ -178,8 +179,9 @@ class Trainer:
 
                 self._resume = load_checkpoint(resume_from)
                 self._check_resumable(self._resume["config"])
-            if self.cfg.threads > 0:
-                torch.set_num_threads(self.cfg.threads)
+            threads = cpu_threads(self.cfg.threads)  # 0: torch's count, fewer on a busy CPU
+            if threads != prev_threads:
+                torch.set_num_threads(threads)
             return self._run()
         except Exception as e:  # noqa: BLE001 - the run's outcome is an event, not a crash
             if raise_errors:
@@ -206,6 +208,7 @@ class Trainer:
 
         # ---- data, model, optimizer, schedule -----------------------------------------------
         device = distributed.rank_device(resolve_device(cfg.device))  # cuda:LOCAL_RANK
+        self._main = distributed.rank() == 0
         bundle = self.data if self.data is not None else load_data(cfg, device)
         if bundle.device != device:
             bundle = bundle.to(device)
@@ -221,7 +224,6 @@ class Trainer:
             model = model.to(memory_format=torch.channels_last)
         self.model = model
         rank, world_size = distributed.rank(), distributed.world_size()
-        self._main = rank == 0
         net = model if world_size == 1 else distributed.wrap(model, device)  # what the loop calls
         if world_size > 1:  # same initial weights above; different dropout masks per rank
             torch.manual_seed(cfg.seed + rank)
@@ -317,14 +319,14 @@ class Trainer:
                     xb = xb.contiguous(memory_format=torch.channels_last)
                 g = accumulation_size(i, n_micro, k)
                 accumulating = (i + 1) % k and i + 1 < n_micro
-                with autocast():
+                # DDP decides in forward whether this backward all-reduces: only a step's last.
+                with no_sync() if accumulating else contextlib.nullcontext(), autocast():
                     out = net(xb)
                     loss = objective.loss(out, yb)
                 # Each micro-batch adds grad(loss / g): the group's gradients sum to the
                 # gradient of the mean loss over all its samples, as one big batch would.
                 scaled = loss / g if g > 1 else loss
-                with no_sync() if accumulating else contextlib.nullcontext():  # DDP: sync last
-                    (scaler.scale(scaled) if scaler else scaled).backward()
+                (scaler.scale(scaled) if scaler else scaled).backward()
                 sums.add(loss, out, yb)  # keeps references; no kernel launch, no sync
                 if accumulating:
                     continue  # accumulate the next micro-batch's gradients first
@@ -404,9 +406,13 @@ class Trainer:
                                                             good, model)
                 break
             if len(bundle.val):
+                if world_size > 1:  # BatchNorm running stats: every rank evaluates rank 0's
+                    distributed.broadcast_buffers(model)
                 val_loss, val_acc = loss_and_accuracy(model, bundle, "val", objective,
                                                       amp_dtype=amp_dtype,
                                                       channels_last=channels_last)
+                if world_size > 1:  # bitwise equal everywhere: early stopping decides alike
+                    val_loss, val_acc = distributed.agree(val_loss, val_acc, device=device)
                 if not math.isfinite(val_loss):
                     reason, message = "diverged", self._diverge(val_loss, 0.0, step, ep, lr_used,
                                                                 good, model, "validation loss")

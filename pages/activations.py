@@ -15,7 +15,13 @@ from ui import activation_sections as sections  # noqa: E402
 from ui import activation_widgets as aw  # noqa: E402
 from ui import state  # noqa: E402
 from ui.activation_charts import Series, function_chart  # noqa: E402
+from ui.norm_sections import one_thread  # noqa: E402
 from ui.page import code_expander, friendly_errors  # noqa: E402
+
+# The depth stack's small matmuls ran 9x slower (177 vs 19 ms median) on two contending torch
+# threads than on one (bench/page_rerun.py); the setting is per thread, so training elsewhere
+# keeps its own.
+one_thread()
 
 DEFAULT_COMPARE = ["relu", "tanh", "sigmoid", "gelu", "swish"]
 THRESHOLDS = [0.001, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2]

@@ -211,7 +211,12 @@ def test_devices_resolve_and_describe_themselves():
     assert [e["name"] for e in entries] == ["auto", "cpu", "cuda", "mps"]
     assert all(isinstance(e["available"], bool) and e["label"] for e in entries)
     cpu = torch.device("cpu")
-    assert amp_plan("auto", cpu, "cnn") == (None, False)  # measured: bf16 no faster here
+    from core.device import cpu_has_fast_bf16
+
+    # measured: bf16 + channels_last ~2x faster for CNNs on an AMX CPU; MLPs stay fp32
+    bf16 = torch.bfloat16 if cpu_has_fast_bf16() else None
+    assert amp_plan("auto", cpu, "cnn") == (bf16, False)
+    assert amp_plan("auto", cpu, "mlp") == (None, False)
     assert amp_plan("bf16", cpu, "mlp") == (torch.bfloat16, False)
     assert amp_plan("fp16", torch.device("cuda"), "cnn") == (torch.float16, True)
     assert amp_plan("auto", torch.device("cuda"), "mlp") == (torch.float16, True)

@@ -20,10 +20,12 @@ from typing import Any
 import numpy as np
 import torch
 from PIL import Image, UnidentifiedImageError
-from torchvision.datasets.folder import IMG_EXTENSIONS
 
 from core.data.bundle import DataBundle
 from core.data.splits import image_bundle
+
+# torchvision.datasets.folder.IMG_EXTENSIONS, copied: importing torchvision costs about 2 s.
+IMG_EXTENSIONS = (".jpg", ".jpeg", ".png", ".ppm", ".bmp", ".pgm", ".tif", ".tiff", ".webp")
 
 MAX_BYTES = 2 * 1024**3  # refuse to build an image tensor larger than 2 GB
 IGNORED = ("__MACOSX",)

@@ -1,7 +1,8 @@
 """Image sets: scikit-learn's 8x8 digits, and MNIST / FashionMNIST / CIFAR-10 via torchvision.
 
-torchvision's own dataset classes read the files; we take their `.data` arrays straight into
-uint8 tensors (no per-sample PIL round trip). When files are absent we try torchvision's
+MNIST-style idx files are read straight into uint8 tensors (no per-sample PIL round trip);
+CIFAR-10 and MNIST's legacy .pt files go through torchvision's dataset classes. torchvision is
+imported only then: importing it pulls in torch._dynamo, about 2 s of a 10 s MNIST run. When files are absent we try torchvision's
 download only if the network looks reachable (and never when TORCH_PLAYGROUND_OFFLINE=1);
 otherwise DatasetMissingError says exactly which files belong where.
 """
@@ -20,7 +21,6 @@ from urllib.parse import urlparse
 
 import numpy as np
 import torch
-from torchvision import datasets as tvd
 
 from core.data.bundle import DataBundle, DatasetMissingError
 from core.data.splits import image_bundle
@@ -30,28 +30,40 @@ PROBE_TIMEOUT = 1.5  # seconds to decide whether the download host answers at al
 DOWNLOAD_TIMEOUT = 20.0  # seconds a stalled download socket may wait before giving up
 
 
-class _CIFAR10(tvd.CIFAR10):
-    """torchvision's CIFAR10 without the MD5 checks: they hash 170 MB on every load, and they
-    would refuse the tiny files our tests write. A damaged file still fails when unpickled."""
+def _torchvision_class(name: str) -> type:
+    """torchvision's dataset class for `name`, imported on first use (see the docstring)."""
+    from torchvision import datasets as tvd
 
-    train_list = [[name, None] for name, _ in tvd.CIFAR10.train_list]
-    test_list = [[name, None] for name, _ in tvd.CIFAR10.test_list]
-    meta = {**tvd.CIFAR10.meta, "md5": None}
+    if name != "cifar10":
+        return tvd.MNIST if name == "mnist" else tvd.FashionMNIST
+
+    class _CIFAR10(tvd.CIFAR10):
+        """torchvision's CIFAR10 without the MD5 checks: they hash 170 MB on every load, and
+        they would refuse the tiny files our tests write. A damaged file still fails when
+        unpickled."""
+
+        train_list = [[f, None] for f, _ in tvd.CIFAR10.train_list]
+        test_list = [[f, None] for f, _ in tvd.CIFAR10.test_list]
+        meta = {**tvd.CIFAR10.meta, "md5": None}
+
+    return _CIFAR10
 
 
-# name -> (torchvision class, folder under data_root, files, hflip allowed, where to get it)
-_SETS: dict[str, tuple[type, str, list[str], bool, str]] = {
-    "mnist": (tvd.MNIST, "MNIST/raw",
-              ["train-images-idx3-ubyte", "train-labels-idx1-ubyte",
-               "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"],
-              False, tvd.MNIST.mirrors[0]),
-    "fashion_mnist": (tvd.FashionMNIST, "FashionMNIST/raw",
-                      ["train-images-idx3-ubyte", "train-labels-idx1-ubyte",
-                       "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"],
-                      True, tvd.FashionMNIST.mirrors[0]),
-    "cifar10": (_CIFAR10, "cifar-10-batches-py",
+_IDX = ["train-images-idx3-ubyte", "train-labels-idx1-ubyte",
+        "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"]
+# torchvision's class names (tests check they still match), so reading idx files needs no import
+MNIST_CLASSES = ["0 - zero", "1 - one", "2 - two", "3 - three", "4 - four", "5 - five",
+                 "6 - six", "7 - seven", "8 - eight", "9 - nine"]
+FASHION_CLASSES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt",
+                   "Sneaker", "Bag", "Ankle boot"]
+# name -> (torchvision class name, folder under data_root, files, hflip allowed, where to get it)
+_SETS: dict[str, tuple[str, str, list[str], bool, str]] = {
+    "mnist": ("MNIST", "MNIST/raw", _IDX, False, "https://ossci-datasets.s3.amazonaws.com/mnist/"),
+    "fashion_mnist": ("FashionMNIST", "FashionMNIST/raw", _IDX, True,
+                      "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/"),
+    "cifar10": ("CIFAR10", "cifar-10-batches-py",
                 [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch", "batches.meta"],
-                True, tvd.CIFAR10.url),
+                True, "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"),
 }
 
 
@@ -112,7 +124,7 @@ def missing_message(root: Path, name: str, reason: str = "") -> str:
     cls, folder, files, _, source = _SETS[name]
     where = (root / folder).resolve()
     absent = _missing(root, name)
-    lines = [f"{cls.__name__.lstrip('_')} is not in {root.resolve()} (data_root).",
+    lines = [f"{cls} is not in {root.resolve()} (data_root).",
              f"Put these files in {where}/:"]
     lines += [f"  {where / f}" + ("" if f in absent else "  (found)") for f in files]
     if name == "cifar10":
@@ -130,7 +142,7 @@ def missing_message(root: Path, name: str, reason: str = "") -> str:
 
 def _download(root: Path, name: str) -> None:
     """Let torchvision download the set, with a bounded socket timeout; errors become messages."""
-    cls, _, _, _, source = _SETS[name]
+    source = _SETS[name][4]
     if offline():
         raise DatasetMissingError(missing_message(root, name, f"{OFFLINE_ENV} is set"))
     if not _host_reachable(source):
@@ -140,7 +152,7 @@ def _download(root: Path, name: str) -> None:
     socket.setdefaulttimeout(DOWNLOAD_TIMEOUT)
     try:
         root.mkdir(parents=True, exist_ok=True)
-        cls(str(root), train=True, download=True)
+        _torchvision_class(name)(str(root), train=True, download=True)
     except Exception as e:  # any network / disk / checksum error: explain instead of a traceback
         raise DatasetMissingError(missing_message(root, name, f"{type(e).__name__}: {e}")) from e
     finally:
@@ -148,10 +160,11 @@ def _download(root: Path, name: str) -> None:
 
 
 def _read(root: Path, name: str, train: bool) -> tuple[torch.Tensor, torch.Tensor, list[str]]:
-    """One split through torchvision's class: uint8 (N, C, H, W), int64 labels, class names."""
-    cls = _SETS[name][0]
+    """One split: uint8 (N, C, H, W), int64 labels, class names."""
+    if name != "cifar10" and _has_idx(root, name):
+        return _read_idx(root, name, train)
     try:
-        ds = cls(str(root), train=train, download=False)
+        ds = _torchvision_class(name)(str(root), train=train, download=False)
     except RuntimeError as e:
         if "not found" in str(e):  # torchvision's own "Dataset not found" check
             raise DatasetMissingError(missing_message(root, name, str(e))) from e
@@ -167,6 +180,34 @@ def _read(root: Path, name: str, train: bool) -> tuple[torch.Tensor, torch.Tenso
         raise ValueError(f"The {name} files in {root.resolve()} look damaged: "
                          f"{len(x)} images of type {x.dtype} but {len(y)} labels.")
     return x.contiguous(), y, list(ds.classes)
+
+
+def _has_idx(root: Path, name: str) -> bool:
+    return all((root / _SETS[name][1] / f).is_file() for f in _SETS[name][2])
+
+
+def _idx_array(path: Path, ndim: int) -> np.ndarray:
+    """An IDX file of uint8 (magic 0x0000 08 <ndim>, big-endian sizes, then the raw bytes)."""
+    data = path.read_bytes()
+    head = 4 * (ndim + 1)
+    magic = int.from_bytes(data[:4], "big") if len(data) >= 4 else -1
+    sizes = [int.from_bytes(data[4 * i:4 * i + 4], "big") for i in range(1, ndim + 1)]
+    if magic != 0x0800 + ndim or len(data) != head + int(np.prod(sizes)):
+        raise ValueError(f"The files in {path.parent.resolve()} look damaged ({path.name} is not "
+                         "a complete uint8 IDX file). Delete them and get fresh copies.")
+    return np.frombuffer(data, dtype=np.uint8, offset=head).reshape(sizes)
+
+
+def _read_idx(root: Path, name: str, train: bool) -> tuple[torch.Tensor, torch.Tensor, list[str]]:
+    """MNIST / FashionMNIST straight from the idx files, as torchvision reads them."""
+    base = root / _SETS[name][1]
+    prefix = "train" if train else "t10k"
+    x = torch.from_numpy(_idx_array(base / f"{prefix}-images-idx3-ubyte", 3).copy())
+    y = torch.from_numpy(_idx_array(base / f"{prefix}-labels-idx1-ubyte", 1).astype(np.int64))
+    if len(x) != len(y):
+        raise ValueError(f"The {name} files in {root.resolve()} look damaged: "
+                         f"{len(x)} images but {len(y)} labels.")
+    return x.unsqueeze(1), y, MNIST_CLASSES if name == "mnist" else FASHION_CLASSES
 
 
 def load_torchvision(cfg: Any, device: torch.device | str = "cpu") -> DataBundle:
