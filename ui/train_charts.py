@@ -52,6 +52,9 @@ def _runs(runs: Sequence[dict] | None) -> list[tuple[str, dict, bool, str, str |
     return out
 
 
+MAX_MARKERS = 60  # validation points drawn with a marker; more read as a line
+
+
 def _per_epoch(snapshot: dict) -> float | None:
     return ((snapshot.get("started") or {}).get("steps_per_epoch")) or None
 
@@ -76,8 +79,9 @@ def curves_figure(runs: Sequence[dict] | None, metric: str = "loss") -> go.Figur
                 opacity=0.45 if current else 0.3, line=dict(color=col, width=width, dash=dash),
                 hovertemplate="epoch %{x:.2f}<br>train " + title + " %{y:.4g}<extra></extra>"))
         if vy:
-            fig.add_trace(go.Scatter(
-                x=vx, y=vy, mode="lines+markers", name=f"{label} · validation",
+            fig.add_trace(go.Scatter(  # markers are SVG nodes: only while they are few
+                x=vx, y=vy, mode="lines+markers" if len(vy) <= MAX_MARKERS else "lines",
+                name=f"{label} · validation",
                 legendgroup=label, line=dict(color=col, width=width + 0.5, dash=dash),
                 marker=dict(size=7 if current else 5, color=col),
                 hovertemplate="epoch %{x}<br>validation " + title + " %{y:.4g}<extra></extra>"))

@@ -35,11 +35,13 @@ def boundary_figure(boundary: dict | None) -> go.Figure:
         names += [f"class {i}" for i in range(len(names), k)]
         # Confidence above chance (1/k) as 0..1, so a coin-flip region is pale whatever k is.
         sure = np.clip((prob - 1 / k) / (1 - 1 / k), 0, 0.999)
-        text = np.asarray(names, dtype=object)[pred]
+        # Numbers, not a string per cell: numpy arrays travel as compact typed arrays, and the
+        # chart is resent every second while a run trains (a text array was 80 % of its JSON).
         fig.add_trace(go.Heatmap(
-            x=xs, y=ys, z=pred + sure, zmin=0, zmax=k, colorscale=_class_bands(k),
-            showscale=False, customdata=prob, text=text, name="prediction",
-            hovertemplate="(%{x:.2f}, %{y:.2f})<br>%{text}, p = %{customdata:.2f}"
+            x=np.asarray(xs), y=np.asarray(ys), z=(pred + sure).astype(np.float32), zmin=0,
+            zmax=k, colorscale=_class_bands(k), showscale=False,
+            customdata=prob.astype(np.float32), name="prediction",
+            hovertemplate="(%{x:.2f}, %{y:.2f})<br>p(predicted class) = %{customdata:.2f}"
                           "<extra></extra>"))
         labels = np.asarray(pts.get("label", []), dtype=int)
         px, py = np.asarray(pts.get("x", [])), np.asarray(pts.get("y", []))

@@ -21,7 +21,7 @@ from ui.train_run import LiveRun
 from ui.train_session import SessionRuns, session_runs
 
 TICK_S = 1.0
-MAX_POINTS = 2000  # per live trace: enough for a smooth curve, cheap to send every second
+MAX_POINTS = 600  # per live trace: smooth at chart width; the browser redraws it every second
 VIEWS = ("Curves", "LR and speed", "Model view", "Confusion matrix", "Layers")
 DEFAULT_VIEWS = ("Curves", "Model view")
 FIGURES_KEY = "_train_figures"  # chart name -> (data key, figure)

@@ -133,4 +133,5 @@ class LiveRun:
 
 
 def _default_probe() -> Any:
-    return Probe(every_s=1.0, max_images=16, grid=60)
+    # 800 training points over the boundary: each is an SVG node the browser redraws each tick
+    return Probe(every_s=1.0, max_images=16, grid=60, max_points=800)
