@@ -30,6 +30,10 @@ while it trains: 0.93x. A fragment tick costs 20-32 ms of script-thread CPU; Chr
 rounds): default 0.53x, runner.postScriptGC=true 0.52x, no gc.freeze 0.56x: the two GC settings
 make no difference within the noise here. Control: Trainer + Probe in a thread without a
 server runs at 0.97x the bare trainer. The 0.95x goal is NOT met with the page open.
+
+Measured again 2026-12-02 13:30 (load ~1, 2 rounds) after making the live charts cheaper (600-point traces,
+800 boundary points, numeric heatmap hover: boundary JSON 171 KB -> 95 KB): page open 0.87x, away 0.95x;
+a tick 27-31 ms CPU; Chromium still 0.65 CPU-s/s. Still NOT met with the page open on 2 cores.
 """
 
 from __future__ import annotations

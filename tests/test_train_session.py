@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import os
 import time
 import weakref
 
@@ -179,3 +180,25 @@ def test_a_forgotten_session_stops_its_run(registry):
     del runs  # what happens when Streamlit drops a closed session's state
     gc.collect()
     assert wait_finished(run, 30) and run.reason == "stopped" and registry.active == 0
+
+
+def test_a_page_run_starts_from_the_machines_cores_not_a_pages_one_thread(monkeypatch):
+    """The visualisation pages set torch to 1 thread process-wide; a page run with threads=0
+    must still get the cores the CLI would (the trainer then lowers them to the idle ones)."""
+    from core import device
+    from ui.train_run import LiveRun
+
+    seen: dict[str, int] = {}
+    monkeypatch.setattr(device, "idle_cores", lambda: 64.0)  # an idle machine
+    prev = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        run = LiveRun(TrainConfig(epochs=1, n_samples=100), 1)
+        run.trainer.callbacks.append(type("Spy", (), {
+            "on_event": lambda self, e: seen.setdefault("n", torch.get_num_threads())})())
+        run.thread.start()
+        run.thread.join(60)
+    finally:
+        torch.set_num_threads(prev)
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    assert seen["n"] == cores

@@ -8,9 +8,12 @@ bytes. Runs are started (and capped) by ui/train_session.py.
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable
 from typing import Any
+
+import torch
 
 from core import export
 from core.config import TrainConfig
@@ -65,6 +68,13 @@ class LiveRun:
     # ---- the worker (no st.* here) ---------------------------------------------------------
     def _work(self) -> None:
         try:
+            # torch's thread count is process-wide, and the visualisation pages lower it to 1
+            # for their tiny tensors; start from the machine's cores so threads=0 means the same
+            # as from the CLI (the trainer then lowers it to the cores idle right now).
+            if self.trainer.cfg.threads == 0:
+                cores = (len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
+                         else os.cpu_count())  # macOS has no affinity call
+                torch.set_num_threads(max(1, cores or 1))
             result = self.trainer.run()
             self.reason, self.message = result.reason, result.message
             self.oom = result.reason == "failed" and is_oom(result.error, result.message)
