@@ -1,6 +1,6 @@
 """The fast path: the notes' DataLoader loop vs the engine's defaults on the classic MNIST CNN.
 
-    python bench/fast_path.py [--data_root DIR] [--epoch]   # --epoch: 1 full epoch of each
+    python bench/fast_path.py [--data_root DIR] [--epoch [--epochs 3]]   # whole epochs of each
 
 1. Levers, one at a time: the same training step on the classic two-conv CNN (pytorch/examples
    mnist `Net` = core model 'cnn', norm='none'), each lever flipped off the engine default,
@@ -48,17 +48,19 @@ def notes_loader(root: str, train: bool, batch: int = NOTES_BATCH):
     return torch.utils.data.DataLoader(ds, batch_size=batch, shuffle=train)
 
 
-def notes_train(root: str, max_batches: int | None, threads: int = 0,
+def notes_train(root: str, max_batches: int | None, threads: int = 0, epochs: int = 1,
                 ) -> tuple[float, int, torch.nn.Module]:
-    """(seconds, samples) of the notes' loop over max_batches batches (None = one epoch), on
-    `threads` threads (0: the count the engine would pick, so only the path differs)."""
+    """(seconds, samples) of the notes' loop over max_batches batches (None = `epochs` whole
+    epochs), on `threads` threads (0: the count the engine would pick, so only the path
+    differs)."""
     torch.set_num_threads(threads or cpu_threads(0))
     torch.manual_seed(0)
     model = build_model(TrainConfig(**ENGINE), (1, 28, 28), 10)
     opt = torch.optim.Adam(model.parameters(), lr=NOTES_LR)
     model.train()
     seen, t0 = 0, time.perf_counter()
-    for i, (x, y) in enumerate(notes_loader(root, True)):
+    batches = (b for _ in range(epochs) for b in notes_loader(root, True))
+    for i, (x, y) in enumerate(batches):
         if max_batches is not None and i >= max_batches:
             break
         opt.zero_grad()
@@ -145,14 +147,16 @@ def engine_run(cfg: TrainConfig, bundle) -> tuple[float, float, float]:
     """(samples/s of the training epoch, seconds, test accuracy) of a Trainer run."""
     result = Trainer(cfg, data=bundle).run(raise_errors=True)
     epoch = result.history.snapshot()
-    t = epoch["epochs"]["epoch_time"][-1] if "epochs" in epoch else result.elapsed
+    t = sum(epoch["epochs"]["epoch_time"]) if epoch["epochs"]["epoch_time"] else result.elapsed
     return len(bundle.train) * cfg.epochs / t, t, result.final.get("test_acc") or float("nan")
 
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--data_root", default=DEFAULT_DATA_ROOT, help="folder holding MNIST/raw")
-    p.add_argument("--epoch", action="store_true", help="one full epoch of each, with accuracy")
+    p.add_argument("--epoch", action="store_true", help="whole epochs of each, with accuracy")
+    p.add_argument("--epochs", type=int, default=1, help="with --epoch: epochs of each (the "
+                   "notes train 3)")
     p.add_argument("--batches", type=int, default=60, help="notes' loop batches when timed only")
     p.add_argument("--reps", type=int, default=9, help="alternated rounds per lever")
     p.add_argument("--lever_samples", type=int, default=1024, help="images per lever timing")
@@ -175,13 +179,13 @@ def main() -> None:
           f"{amp_plan(cfg.amp, bundle.device, 'cnn')[0]}, channels_last {cfg.channels_last}, "
           f"threads {cfg.threads or cpu_threads(0)}, log_every {cfg.log_every}")
     if a.epoch:  # one epoch each, one after the other (the notes' loop takes minutes)
-        e_rate, e_t, e_acc = engine_run(cfg, bundle)
-        n_t, n_seen, model = notes_train(a.data_root, None, a.notes_threads)
+        e_rate, e_t, e_acc = engine_run(cfg.replace(epochs=a.epochs), bundle)
+        n_t, n_seen, model = notes_train(a.data_root, None, a.notes_threads, a.epochs)
         n_rate, n_acc = n_seen / n_t, notes_test_acc(a.data_root, model)
-        print(f"notes' loop: {n_rate:,.0f} samples/s, 1 epoch {n_t:.1f} s, "
+        print(f"notes' loop: {n_rate:,.0f} samples/s, {a.epochs} epoch(s) {n_t:.1f} s, "
               f"test accuracy {100 * n_acc:.2f} %")
-        print(f"engine     : {e_rate:,.0f} samples/s, 1 epoch {e_t:.1f} s, "
-              f"test accuracy {100 * e_acc:.2f} %")
+        print(f"engine     : {e_rate:,.0f} samples/s, {a.epochs} epoch(s) {e_t:.1f} s, "
+              f"test accuracy {100 * e_acc:.2f} %  ({e_rate / n_rate:.2f}x the notes' rate)")
     else:  # alternate a slice of the notes' loop with short engine epochs on a subset
         sub = cfg.replace(subset=a.batches * NOTES_BATCH * 4)
         sub_bundle = load_data(sub, resolve_device(sub.device))
