@@ -22,8 +22,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.conftest import CHROMIUM, start_server, stop_server  # noqa: E402
 from tests.browser import open_page, wait_idle  # noqa: E402
+from tests.conftest import CHROMIUM, start_server, stop_server  # noqa: E402
 
 GOAL_MB = 100.0
 ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",

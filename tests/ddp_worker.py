@@ -45,9 +45,8 @@ class Misbehave(Callback):
 
 def sum_worker(rank: int, init_file: str, out: str) -> None:
     """Test (e): two ranks pool sums and counts, agree on a value, share BatchNorm stats."""
-    import torch.distributed as dist
-
     import torch
+    import torch.distributed as dist
 
     from core.distributed import agree, broadcast_buffers, shutdown, sum_over_ranks
 
