@@ -25,7 +25,7 @@ from bench_common import DEFAULT_DATA_ROOT, alternate, has_mnist, machine, media
 from core.config import TrainConfig  # noqa: E402
 from core.data import load_data  # noqa: E402
 from core.device import amp_plan, cpu_threads, keep_freed_memory, resolve_device  # noqa: E402
-from core.models import build_model  # noqa: E402
+from core.models import build_model, fast_layers  # noqa: E402
 from core.optim import build_optimizer  # noqa: E402
 from core.trainer import Trainer  # noqa: E402
 
@@ -49,13 +49,14 @@ def notes_loader(root: str, train: bool, batch: int = NOTES_BATCH):
 
 
 def notes_train(root: str, max_batches: int | None, threads: int = 0, epochs: int = 1,
-                ) -> tuple[float, int, torch.nn.Module]:
+                seed: int = 0) -> tuple[float, int, torch.nn.Module]:
     """(seconds, samples) of the notes' loop over max_batches batches (None = `epochs` whole
     epochs), on `threads` threads (0: the count the engine would pick, so only the path
     differs)."""
     torch.set_num_threads(threads or cpu_threads(0))
-    torch.manual_seed(0)
+    torch.manual_seed(seed)
     model = build_model(TrainConfig(**ENGINE), (1, 28, 28), 10)
+    plain_layers(model)  # the notes' network: nn.Dropout and nn.Flatten, not the fast ones
     opt = torch.optim.Adam(model.parameters(), lr=NOTES_LR)
     model.train()
     seen, t0 = 0, time.perf_counter()
@@ -71,6 +72,15 @@ def notes_train(root: str, max_batches: int | None, threads: int = 0, epochs: in
             loss.item()  # the example prints the loss every 10 batches
         seen += len(y)
     return time.perf_counter() - t0, seen, model
+
+
+def plain_layers(model: torch.nn.Module) -> None:
+    """Swap core.models.fast_layers' Dropout and Flatten for torch's own, in place."""
+    for name, child in model.named_children():
+        if isinstance(child, fast_layers.Dropout):
+            setattr(model, name, torch.nn.Dropout(child.p))
+        elif isinstance(child, fast_layers.Flatten):
+            setattr(model, name, torch.nn.Flatten())
 
 
 def notes_test_acc(root: str, model: torch.nn.Module) -> float:
@@ -151,12 +161,34 @@ def engine_run(cfg: TrainConfig, bundle) -> tuple[float, float, float]:
     return len(bundle.train) * cfg.epochs / t, t, result.final.get("test_acc") or float("nan")
 
 
+def epoch_comparison(a: argparse.Namespace, cfg: TrainConfig, bundle) -> None:
+    """a.epochs whole epochs of each loop for each of a.seeds seeds: samples/s and test
+    accuracy per seed, then the medians."""
+    rows = []
+    for seed in range(a.seeds):
+        e_rate, e_t, e_acc = engine_run(cfg.replace(epochs=a.epochs, seed=seed), bundle)
+        n_t, n_seen, model = notes_train(a.data_root, None, a.notes_threads, a.epochs, seed)
+        n_rate, n_acc = n_seen / n_t, notes_test_acc(a.data_root, model)
+        rows.append((e_rate, e_acc, n_rate, n_acc))
+        print(f"seed {seed}: notes' loop {n_rate:,.0f} samples/s, {n_t:.1f} s, test accuracy "
+              f"{100 * n_acc:.2f} % | engine {e_rate:,.0f} samples/s, {e_t:.1f} s, "
+              f"{100 * e_acc:.2f} %  ({e_rate / n_rate:.2f}x)", flush=True)
+    e_rate, e_acc, n_rate, n_acc = (median([r[i] for r in rows]) for i in range(4))
+    print(f"median over {a.seeds} seed(s), {a.epochs} epoch(s) each: notes' loop "
+          f"{n_rate:,.0f} samples/s, {100 * n_acc:.2f} %; engine {e_rate:,.0f} samples/s, "
+          f"{100 * e_acc:.2f} %")
+    print(f"engine / notes' loop: {e_rate / n_rate:.2f}x (goal >= 3x: "
+          f"{'met' if e_rate / n_rate >= 3 else 'NOT met'}); accuracy "
+          f"{'at least the same' if e_acc >= n_acc else 'LOWER'}")
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--data_root", default=DEFAULT_DATA_ROOT, help="folder holding MNIST/raw")
     p.add_argument("--epoch", action="store_true", help="whole epochs of each, with accuracy")
     p.add_argument("--epochs", type=int, default=1, help="with --epoch: epochs of each (the "
                    "notes train 3)")
+    p.add_argument("--seeds", type=int, default=1, help="with --epoch: seeds of each")
     p.add_argument("--batches", type=int, default=60, help="notes' loop batches when timed only")
     p.add_argument("--reps", type=int, default=9, help="alternated rounds per lever")
     p.add_argument("--lever_samples", type=int, default=1024, help="images per lever timing")
@@ -178,26 +210,21 @@ def main() -> None:
     print(f"engine config: batch {cfg.batch_size}, lr {cfg.lr}, amp {cfg.amp} -> "
           f"{amp_plan(cfg.amp, bundle.device, 'cnn')[0]}, channels_last {cfg.channels_last}, "
           f"threads {cfg.threads or cpu_threads(0)}, log_every {cfg.log_every}")
-    if a.epoch:  # one epoch each, one after the other (the notes' loop takes minutes)
-        e_rate, e_t, e_acc = engine_run(cfg.replace(epochs=a.epochs), bundle)
-        n_t, n_seen, model = notes_train(a.data_root, None, a.notes_threads, a.epochs)
-        n_rate, n_acc = n_seen / n_t, notes_test_acc(a.data_root, model)
-        print(f"notes' loop: {n_rate:,.0f} samples/s, {a.epochs} epoch(s) {n_t:.1f} s, "
-              f"test accuracy {100 * n_acc:.2f} %")
-        print(f"engine     : {e_rate:,.0f} samples/s, {a.epochs} epoch(s) {e_t:.1f} s, "
-              f"test accuracy {100 * e_acc:.2f} %  ({e_rate / n_rate:.2f}x the notes' rate)")
-    else:  # alternate a slice of the notes' loop with short engine epochs on a subset
-        sub = cfg.replace(subset=a.batches * NOTES_BATCH * 4)
-        sub_bundle = load_data(sub, resolve_device(sub.device))
-        r = alternate({"notes": lambda: (lambda t, s, _: s / t)(*notes_train(
-                           a.data_root, a.batches, a.notes_threads)),
-                       "engine": lambda: engine_run(sub, sub_bundle)[0]}, a.headline_reps)
-        n_rate, e_rate = median(r["notes"]), median(r["engine"])
-        print(f"notes' loop: {n_rate:,.0f} samples/s (median of {a.headline_reps} x {a.batches} "
-              f"batches;"
-              f" one epoch would take {60000 / n_rate:.0f} s)")
-        print(f"engine     : {e_rate:,.0f} samples/s (median of {a.headline_reps} epochs of "
-              f"{len(sub_bundle.train)} images; one epoch {60000 / e_rate:.0f} s)")
+    if a.epoch:  # whole epochs of each, seed by seed (the notes' loop takes minutes)
+        epoch_comparison(a, cfg, bundle)
+        return
+    # alternate a slice of the notes' loop with short engine epochs on a subset
+    sub = cfg.replace(subset=a.batches * NOTES_BATCH * 4)
+    sub_bundle = load_data(sub, resolve_device(sub.device))
+    r = alternate({"notes": lambda: (lambda t, s, _: s / t)(*notes_train(
+                       a.data_root, a.batches, a.notes_threads)),
+                   "engine": lambda: engine_run(sub, sub_bundle)[0]}, a.headline_reps)
+    n_rate, e_rate = median(r["notes"]), median(r["engine"])
+    print(f"notes' loop: {n_rate:,.0f} samples/s (median of {a.headline_reps} x {a.batches} "
+          f"batches;"
+          f" one epoch would take {60000 / n_rate:.0f} s)")
+    print(f"engine     : {e_rate:,.0f} samples/s (median of {a.headline_reps} epochs of "
+          f"{len(sub_bundle.train)} images; one epoch {60000 / e_rate:.0f} s)")
     print(f"engine / notes' loop: {e_rate / n_rate:.2f}x  (goal >= 3x: "
           f"{'met' if e_rate / n_rate >= 3 else 'NOT met'})")
 

@@ -34,6 +34,12 @@ server runs at 0.97x the bare trainer. The 0.95x goal is NOT met with the page o
 Measured again 2026-12-02 13:30 (load ~1, 2 rounds) after making the live charts cheaper (600-point traces,
 800 boundary points, numeric heatmap hover: boundary JSON 171 KB -> 95 KB): page open 0.87x, away 0.95x;
 a tick 27-31 ms CPU; Chromium still 0.65 CPU-s/s. Still NOT met with the page open on 2 cores.
+
+Measured 2026-12-02 15:10-16:05 (load ~1-2, 4 rounds each, default,away): after 300 live boundary
+points, numpy curves and malloc kept in the server: page/cli 0.889 (paired 0.926), away 1.048;
+after figures built with their layout in one go and shared probe views (tick 33 -> 17 ms CPU):
+0.845 (paired 0.844), away 0.963; --threads 1 on both sides: 0.826. Chromium 0.64-0.67 CPU-s/s
+throughout: the tick is no longer the cost, the browser drawing on the same 2 cores is.
 """
 
 from __future__ import annotations
@@ -182,8 +188,12 @@ def main() -> None:
     ap.add_argument("--epochs", type=int, default=200)
     ap.add_argument("--n-samples", type=int, default=10000)
     ap.add_argument("--variants", default="default,postscriptgc,nofreeze,away")
+    ap.add_argument("--threads", type=int, default=0, help="torch threads of both runs "
+                    "(0: the engine's choice, the cores idle at the run's start)")
     ns = ap.parse_args()
     cfg = {"n_samples": ns.n_samples, "epochs": ns.epochs}
+    if ns.threads:
+        cfg["threads"] = ns.threads
     from core.config import TrainConfig
     from core.data import load_data
 

@@ -20,6 +20,22 @@ def default_objective(bundle: Any, loss: str | None = None) -> Objective:
     return Objective(name, bundle.task, bundle.num_classes)
 
 
+CPU_IMAGE_EVAL_BATCH = 128
+EVAL_BATCH = 1024
+
+
+def eval_batch_size(bundle: Any) -> int:
+    """Rows per forward pass when evaluating: 128 for images on a CPU, else 1024.
+
+    Measured on this project's 2-core CPU (10,000 MNIST images, bf16, channels_last): the
+    classic CNN took 0.89 s at 1,024 a batch and 0.43 s at 128; the compact BatchNorm CNN 0.43 s
+    and 0.28 s. A 1,024-image batch's feature maps (75 MB in the classic CNN) spill out of the
+    caches; tabular rows are tiny, so there big batches only save Python overhead.
+    """
+    images = bundle.device.type == "cpu" and len(getattr(bundle, "input_shape", ())) == 3
+    return CPU_IMAGE_EVAL_BATCH if images else EVAL_BATCH
+
+
 @contextlib.contextmanager
 def eval_mode(model: nn.Module):
     """model.eval() inside, the previous mode restored after; no autograd."""
@@ -39,7 +55,7 @@ def _autocast(device: torch.device, dtype: torch.dtype | None) -> Any:
 
 
 def loss_and_accuracy(model: nn.Module, bundle: Any, split: str, objective: Objective, *,
-                      batch_size: int = 1024, amp_dtype: torch.dtype | None = None,
+                      batch_size: int | None = None, amp_dtype: torch.dtype | None = None,
                       channels_last: bool = False) -> tuple[float, float | None]:
     """Mean loss and accuracy over a split: device-side sums, one host sync at the end."""
     device = bundle.device
@@ -47,7 +63,7 @@ def loss_and_accuracy(model: nn.Module, bundle: Any, split: str, objective: Obje
     correct = torch.zeros((), device=device, dtype=torch.long)
     n = 0
     with eval_mode(model):
-        for xb, yb in bundle.batches(split, batch_size, shuffle=False):
+        for xb, yb in bundle.batches(split, batch_size or eval_batch_size(bundle), shuffle=False):
             if channels_last and xb.dim() == 4:
                 xb = xb.contiguous(memory_format=torch.channels_last)
             with _autocast(device, amp_dtype):
@@ -75,11 +91,11 @@ class EvalResult:
     class_names: list[str] = field(default_factory=list)
 
 
-def _outputs(model: nn.Module, bundle: Any, split: str, batch_size: int) -> tuple[torch.Tensor,
-                                                                                 torch.Tensor]:
+def _outputs(model: nn.Module, bundle: Any, split: str, batch_size: int | None,
+             ) -> tuple[torch.Tensor, torch.Tensor]:
     outs, ys = [], []
     with eval_mode(model):
-        for xb, yb in bundle.batches(split, batch_size, shuffle=False):
+        for xb, yb in bundle.batches(split, batch_size or eval_batch_size(bundle), shuffle=False):
             outs.append(model(xb).float())
             ys.append(yb)
     if not outs:
@@ -88,7 +104,7 @@ def _outputs(model: nn.Module, bundle: Any, split: str, batch_size: int) -> tupl
 
 
 def evaluate(model: nn.Module, bundle: Any, split: str = "test",
-             objective: Objective | None = None, *, batch_size: int = 1024) -> EvalResult:
+             objective: Objective | None = None, *, batch_size: int | None = None) -> EvalResult:
     """Loss, accuracy, confusion matrix and per-class accuracy of `model` on a split."""
     objective = objective or default_objective(bundle)
     out, y = _outputs(model, bundle, split, batch_size)

@@ -112,7 +112,10 @@ def layer_code(m: nn.Module) -> str:
         return f"Swish(beta={m.beta!r})"
     if list(m.children()):
         raise ValueError(f"{type(m).__name__} is not a single layer")
-    if type(m).__module__.split(".")[:2] != ["torch", "nn"]:
+    # fast_layers' Dropout and Flatten compute what torch's do (same repr, no state): the
+    # script uses torch's own, so it runs without this app
+    if type(m).__module__.split(".")[:2] != ["torch", "nn"] \
+            and type(m).__module__ != "core.models.fast_layers":
         raise ValueError(f"{type(m).__name__} is not a torch.nn layer")
     return f"nn.{m!r}"
 

