@@ -33,6 +33,15 @@ def screenshot(page: Page, name: str, *, full_page: bool = True) -> Path:
     return path
 
 
+def wait_plot_json(page: Page, index: int = 0, timeout_ms: float = 30_000) -> str:
+    """plot_json once the index-th Plotly chart has drawn its data (Plotly draws after
+    Streamlit's script has finished, so a page that looks idle can still have no chart)."""
+    page.wait_for_function(
+        """(i) => { const el = document.querySelectorAll('.js-plotly-plot')[i];
+                    return el && el.data; }""", arg=index, timeout=timeout_ms)
+    return plot_json(page, index)
+
+
 def plot_json(page: Page, index: int = 0) -> str:
     """The data of the index-th Plotly chart as JSON text (to see that it changed)."""
     return page.evaluate(

@@ -105,7 +105,8 @@ def test_shrink_kinks_follow_lambda(lambd):
 def test_hardtanh_range_and_kinks_follow_its_parameters(lo, width):
     hi = min(lo + width, 5.0)
     p = properties("hardtanh", {"min_val": lo, "max_val": hi})
-    assert (p.inf, p.sup) == pytest.approx((lo, hi))
+    # float32 curves: a bound near 0 (lo = 1e-8 came out 9.83e-9) is only equal to ~1e-7
+    assert (p.inf, p.sup) == pytest.approx((lo, hi), abs=1e-6)
     assert [k.x for k in p.kinks] == pytest.approx([lo, hi], abs=1e-6)
 
 

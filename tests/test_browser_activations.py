@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from tests.browser import open_page, plot_json, screenshot, wait_idle
+from tests.browser import open_page, plot_json, screenshot, wait_idle, wait_plot_json
 
 pytestmark = pytest.mark.browser
 
@@ -36,7 +36,7 @@ def _open(page, server, **query) -> None:
 def test_functions_tab_slider_changes_chart(server, page):
     _open(page, server)
     assert page.title().startswith("Activations")
-    before = plot_json(page, 0)
+    before = wait_plot_json(page, 0)
     assert before and "Swish (beta)" in before
     _nudge(page, "act_swish_beta", presses=10)  # beta 1.0 -> 2.0
     after = plot_json(page, 0)
@@ -50,7 +50,7 @@ def test_functions_tab_slider_changes_chart(server, page):
 def test_depth_tab_by_deep_link(server, page):
     _open(page, server, act_tab="Depth experiment", act_depth_compare="1")
     assert page.locator(".js-plotly-plot").count() == 3
-    before = plot_json(page, 0)
+    before = wait_plot_json(page, 0)
     _nudge(page, "act_depth_layers", presses=10)  # 20 -> 30 layers
     assert plot_json(page, 0) != before
     assert "act_depth_layers=30" in page.url
@@ -59,7 +59,7 @@ def test_depth_tab_by_deep_link(server, page):
 
 def test_prelu_tab_by_deep_link(server, page):
     _open(page, server, act_tab="PReLU learns", act_prelu_task="leaky")
-    before = plot_json(page, 0)
+    before = wait_plot_json(page, 0)
     _nudge(page, "act_prelu_init", presses=4, key_name="ArrowLeft")  # 0.25 -> 0.05
     assert plot_json(page, 0) != before
     _tall_screenshot(page, "activations_prelu")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser import open_page, plot_json, screenshot, wait_idle
+from tests.browser import open_page, plot_json, screenshot, wait_idle, wait_plot_json
 
 pytestmark = pytest.mark.browser
 
@@ -33,7 +33,7 @@ def test_output_size_follows_a_parameter(server, page):
     open_page(page, server, "convolution", conv_tab="Output size")
     expect_outputs(page, "(1, 8, 4, 5)")
     expect(page.locator(".js-plotly-plot")).to_have_count(1)
-    before = plot_json(page, 0)
+    before = wait_plot_json(page, 0)
 
     set_number(page, "Input height", 11)
     expect_outputs(page, "(1, 8, 6, 5)")  # the formula and the real nn.Conv2d
@@ -44,7 +44,7 @@ def test_output_size_follows_a_parameter(server, page):
     screenshot(page, "convolution")
 
     # ▶ Play slides the window on the client (Plotly frames): the highlighted cells move
-    still = plot_json(page, 0)
+    still = wait_plot_json(page, 0)
     page.locator(".updatemenu-item-text", has_text="Play").click()
     page.wait_for_timeout(1500)
     assert plot_json(page, 0) != still

@@ -7,14 +7,14 @@ import json
 
 import pytest
 
-from tests.browser import open_page, plot_json, screenshot, wait_idle
+from tests.browser import open_page, plot_json, screenshot, wait_idle, wait_plot_json
 
 pytestmark = pytest.mark.browser
 
 
 def _highlight(page) -> str:
     """The legend name of the highlighted set in the cube picture (the first chart)."""
-    data = json.loads(plot_json(page, 0))
+    data = json.loads(wait_plot_json(page, 0))
     return [t["name"] for t in data if t.get("name", "").startswith("shares")][0]
 
 
@@ -23,7 +23,7 @@ def test_changing_the_layer_changes_the_highlighted_set(server, page):
     page.wait_for_selector(".js-plotly-plot", timeout=60_000)  # first load imports torch
     wait_idle(page)
     assert page.title().startswith("Normalization")
-    before = plot_json(page, 0)
+    before = wait_plot_json(page, 0)
     assert _highlight(page) == "shares its statistics (64 elements)"  # BatchNorm2d: N*H*W
 
     page.locator(".st-key-norm_layer").click()

@@ -10,10 +10,10 @@ pytestmark = pytest.mark.browser
 
 
 def traces(page) -> list:
-    from tests.browser import plot_json
+    from tests.browser import wait_plot_json
     from tests.lr_plotly import decode_traces
 
-    return decode_traces(json.loads(plot_json(page, 0)))
+    return decode_traces(json.loads(wait_plot_json(page, 0)))
 
 
 def lr_values(page) -> list:
@@ -27,8 +27,8 @@ def test_deep_link_change_parameter_and_hand_off(server, page):
 
     open_page(page, server, "schedulers", lr_kind="OneCycleLR", lr_epochs="20")
     expect(page.get_by_role("heading", name="Learning-rate schedulers")).to_be_visible()
-    before_json = plot_json(page, 0)
     before = lr_values(page)
+    before_json = plot_json(page, 0)
     assert len(before) == 20 * 50 and max(before) == pytest.approx(0.1)
 
     box = page.get_by_label("max_lr", exact=True)

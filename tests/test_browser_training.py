@@ -27,7 +27,8 @@ def _changes(page, index: int, timeout: float = 60.0) -> tuple[str, str]:
     first = None
     while time.monotonic() < deadline:
         now = plot_json(page, index)
-        if now and '"y":[' in now.replace(" ", "") and first is None:
+        # y as a list, or as plotly's typed array {"dtype": ..., "bdata": ...}: drawn data
+        if now and re.search(r'"y":\s*[\[{]', now) and first is None:
             first = now
         elif first is not None and now and now != first:
             return first, now
