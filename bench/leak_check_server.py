@@ -42,7 +42,11 @@ def one_run(page, number: int, timeout_s: float) -> float:
     """Start run `number` and wait for its status line to say it completed."""
     t0 = time.perf_counter()
     page.get_by_role("button", name="Start", exact=True).click()
-    done = page.get_by_text(re.compile(rf"run {number}: .*completed after"))
+    # The finished run's status caption itself: a page-wide text match also hit a container
+    # holding the live "run N: training" line and an earlier run's "completed after" message,
+    # so some runs were "done" in 0.8 s and their RSS was read mid-run.
+    done = page.get_by_test_id("stCaptionContainer").filter(
+        has_text=re.compile(rf"run {number}: .*completed after"))
     done.first.wait_for(timeout=timeout_s * 1000)
     wait_idle(page)
     return time.perf_counter() - t0
