@@ -165,7 +165,7 @@ def epoch_comparison(a: argparse.Namespace, cfg: TrainConfig, bundle) -> None:
     """a.epochs whole epochs of each loop for each of a.seeds seeds: samples/s and test
     accuracy per seed, then the medians."""
     rows = []
-    for seed in range(a.seeds):
+    for seed in range(a.first_seed, a.first_seed + a.seeds):
         e_rate, e_t, e_acc = engine_run(cfg.replace(epochs=a.epochs, seed=seed), bundle)
         n_t, n_seen, model = notes_train(a.data_root, None, a.notes_threads, a.epochs, seed)
         n_rate, n_acc = n_seen / n_t, notes_test_acc(a.data_root, model)
@@ -189,6 +189,7 @@ def main() -> None:
     p.add_argument("--epochs", type=int, default=1, help="with --epoch: epochs of each (the "
                    "notes train 3)")
     p.add_argument("--seeds", type=int, default=1, help="with --epoch: seeds of each")
+    p.add_argument("--first_seed", type=int, default=0, help="with --epoch: the first seed")
     p.add_argument("--batches", type=int, default=60, help="notes' loop batches when timed only")
     p.add_argument("--reps", type=int, default=9, help="alternated rounds per lever")
     p.add_argument("--lever_samples", type=int, default=1024, help="images per lever timing")

@@ -28,6 +28,9 @@ MAX_POINTS = 600  # per live trace: smooth at chart width; the browser redraws i
 LIVE_POINTS = 300
 VIEWS = ("Curves", "LR and speed", "Model view", "Confusion matrix", "Layers")
 DEFAULT_VIEWS = ("Curves", "Model view")
+# The probe views each choice draws: only those are read each tick
+PROBE_VIEWS = {"Model view": ("boundary", "curve", "images"), "Confusion matrix": ("confusion",),
+               "Layers": ("layers",)}
 FIGURES_KEY = "_train_figures"  # chart name -> (data key, figure)
 TICK_LOG = os.environ.get("TORCH_PLAYGROUND_TICK_LOG", "")  # a file: the bench times ticks
 
@@ -153,9 +156,7 @@ def draw(run: LiveRun, snap: dict[str, Any], runs: SessionRuns) -> None:
             chart("train_lr_chart", versions, lambda: charts.lr_gradnorm_figure(series))
         with c4:
             chart("train_speed_chart", versions[-1], lambda: charts.throughput_figure(snap))
-    wanted = {"Model view": ("boundary", "curve", "images"), "Confusion matrix": ("confusion",),
-              "Layers": ("layers",)}
-    probe = run.views(only={v for view in views for v in wanted.get(view, ())}) or {}
+    probe = run.views(only={v for view in views for v in PROBE_VIEWS.get(view, ())}) or {}
     if probe.get("error"):
         st.warning(probe["error"], icon=":material/visibility_off:")
     if "Model view" in views:
