@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Download, Page, expect
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from tests.conftest import SCREENSHOTS
 
@@ -49,3 +50,17 @@ def plot_json(page: Page, index: int = 0) -> str:
                     return el ? JSON.stringify(el.data) : null; }""",
         index,
     )
+
+
+def download(page: Page, button: str, *, tries: int = 3, timeout_ms: float = 20_000) -> Download:
+    """Click a download button and return the download. A deferred download (data built when
+    clicked) whose click lands while the page reruns can come to nothing, in a browser as
+    here; a user clicks again, and so does this (at most `tries` times)."""
+    for _ in range(tries):
+        try:
+            with page.expect_download(timeout=timeout_ms) as info:
+                page.get_by_role("button", name=button).click()
+            return info.value
+        except PlaywrightTimeout:
+            wait_idle(page)
+    raise AssertionError(f"no download from {button!r} after {tries} clicks")

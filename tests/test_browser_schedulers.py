@@ -23,7 +23,7 @@ def lr_values(page) -> list:
 def test_deep_link_change_parameter_and_hand_off(server, page):
     from playwright.sync_api import expect
 
-    from tests.browser import open_page, plot_json, screenshot, wait_idle
+    from tests.browser import download, open_page, plot_json, screenshot, wait_idle
 
     open_page(page, server, "schedulers", lr_kind="OneCycleLR", lr_epochs="20")
     expect(page.get_by_role("heading", name="Learning-rate schedulers")).to_be_visible()
@@ -44,9 +44,7 @@ def test_deep_link_change_parameter_and_hand_off(server, page):
     wait_idle(page)
     names = [t["name"] for t in traces(page)]
     assert names[::2] == ["current", "1. OneCycleLR"]  # each followed by its momentum trace
-    with page.expect_download() as info:  # the CSV is built when clicked
-        page.get_by_role("button", name="CSV of all curves").click()
-    text = open(info.value.path()).read()
+    text = open(download(page, "CSV of all curves").path()).read()  # built when clicked
     assert text.startswith("schedule,step,epoch,batch,lr,momentum_or_beta1")
     assert text.count("\ncurrent,") == 1000 and text.count("\n1. OneCycleLR,") == 1000
 
