@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 import pytest
 
@@ -273,11 +275,15 @@ def test_real_snapshots_draw():
     probe.attach(trainer)
     assert trainer.run().reason == "completed"
     snap, hist = probe.snapshot(), history.snapshot(max_points=2000)
+    # Probe snapshots share the probe's own views (read-only): no builder may change them
+    before = copy.deepcopy(snap)
     rs = [{"label": "now", "snapshot": hist}]
     figs = [tc.curves_figure(rs), tc.curves_figure(rs, "acc"), tc.lr_gradnorm_figure(rs),
             tc.throughput_figure(hist), tc.boundary_figure(snap["boundary"]),
+            tc.boundary_figure(snap["boundary"], max_points=5),
             tc.confusion_figure(snap["confusion"]), tc.layer_stats_figure(snap["layers"]),
             tc.layer_stats_figure(snap["layers"], "weight_norm"),
             tc.layer_histogram_figure(snap["layers"], "grad")]
     assert all(f.to_dict()["data"] for f in figs)
+    assert probe.snapshot() == before == snap
     assert tc.progress_text(hist).startswith("epoch 2/2 · 100 %")
