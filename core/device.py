@@ -81,6 +81,13 @@ def describe_devices() -> list[dict[str, object]]:
     return out
 
 
+def usable_cores() -> int:
+    """The cores this process may run on (its affinity mask; all cores where there is none,
+    as on macOS)."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return cores or 1
+
+
 def idle_cores(window: float = 0.2) -> float | None:
     """How many cores other processes leave idle right now (from /proc/stat over `window` s,
     while this thread sleeps); None where /proc/stat is not readable."""
@@ -95,8 +102,7 @@ def idle_cores(window: float = 0.2) -> float | None:
         idle1, total1 = sample()
     except (OSError, ValueError, IndexError):
         return None
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return (cores or 1) * (idle1 - idle0) / max(total1 - total0, 1)
+    return usable_cores() * (idle1 - idle0) / max(total1 - total0, 1)
 
 
 def cpu_threads(requested: int) -> int:

@@ -8,7 +8,6 @@ bytes. Runs are started (and capped) by ui/train_session.py.
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Callable, Collection
 from typing import Any
@@ -18,7 +17,7 @@ import torch
 from core import export
 from core.config import TrainConfig
 from core.data import DatasetMissingError
-from core.device import keep_freed_memory
+from core.device import keep_freed_memory, usable_cores
 from core.history import History
 from core.train_probe import Probe
 from core.trainer import RunResult, Trainer
@@ -77,9 +76,7 @@ class LiveRun:
             # for their tiny tensors; start from the machine's cores so threads=0 means the same
             # as from the CLI (the trainer then lowers it to the cores idle right now).
             if self.trainer.cfg.threads == 0:
-                cores = (len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
-                         else os.cpu_count())  # macOS has no affinity call
-                torch.set_num_threads(max(1, cores or 1))
+                torch.set_num_threads(usable_cores())
             result = self.trainer.run()
             self.reason, self.message = result.reason, result.message
             self.oom = result.reason == "failed" and is_oom(result.error, result.message)
