@@ -75,6 +75,8 @@ class TrainConfig:
     depth: int = _f(3, "MLP: hidden layers. ResNet: residual blocks per stage (1..64).", "model")
     width: int = _f(64, "MLP: units per hidden layer. ResNet: channels of the first stage "
                     "(1..4096).", "model")
+    cnn_channels: int = _f(32, "CNN: channels of the first convolution; the second has twice "
+                           "as many. 32 is the pytorch/examples Net (1..512).", "model")
     activation: str = _f("relu", "Activation of the MLP.", "model", choices=ACTIVATIONS)
     swish_beta: float = _f(1.0, "Swish: x * sigmoid(beta * x); beta = 1 is SiLU (0..10].",
                            "model")

@@ -26,7 +26,7 @@ RANGES: dict[str, tuple[float, float, bool, bool]] = {
     "image_size": (8, 256, True, True), "val_split": (0, 0.9, True, True),
     "test_split": (0, 0.9, True, True), "subset": (0, 10_000_000, True, True),
     "data_seed": (0, 2**32 - 1, True, True),
-    "depth": (1, 64, True, True), "width": (1, 4096, True, True),
+    "depth": (1, 64, True, True), "width": (1, 4096, True, True), "cnn_channels": (1, 512, True, True),
     "swish_beta": (0, 10, False, True), "norm_groups": (1, 1024, True, True),
     "dropout": (0, 1, True, False),
     "lr": (0, 1000, False, True), "momentum": (0, 1, True, False),

@@ -221,6 +221,7 @@ def test_standalone_scripts_for_other_settings_run(tmp_path, kw, capsys):
     (dict(model="mlp", depth=1, width=4, norm="layer", activation="gelu_tanh"), (1,), 1),
     (dict(dataset="mnist", model="cnn"), (1, 28, 28), 10),
     (dict(dataset="mnist", model="cnn", norm="batch", dropout=0.3), (1, 28, 28), 10),
+    (dict(dataset="mnist", model="cnn", norm="batch", cnn_channels=16), (1, 28, 28), 10),
     (dict(dataset="fashion_mnist", model="lenet5", dropout=0.2), (1, 28, 28), 10),
     (dict(dataset="cifar10", model="resnet", depth=1, width=4, dropout=0.1), (3, 32, 32), 10),
 ])

@@ -123,6 +123,7 @@ def test_mnist_presets_use_the_batchnorm_cnn():
         assert (cfg.model, cfg.norm, cfg.channels_last) == ("cnn", "batch", True)
     fast = TrainConfig(**PRESETS["mnist-99"])
     assert fast.epochs == 1 and fast.scheduler == "onecycle" and fast.label_smoothing > 0
+    assert fast.cnn_channels == 16 and fast.subset == 0  # 2.3x faster steps; every image
 
 
 def test_mnist99_preset_trains_on_tiny_mnist_through_the_cli(tmp_path, capsys):

@@ -135,6 +135,38 @@ def test_compact_batchnorm_cnn_count():
     assert hand < count_params(build_model(cfg_for("cnn"), (1, 28, 28), 10)) / 2.8
 
 
+@pytest.mark.parametrize("k", [1, 16, 48])
+def test_cnn_channels_sets_both_convs(k):
+    """cnn_channels k: conv1 has k channels, conv2 2k, and fc1 takes 2k*7*7 (compact) inputs."""
+    model = build_model(cfg_for("cnn", norm="batch", cnn_channels=k), (1, 28, 28), 10)
+    assert (model.conv1.out_channels, model.conv2.in_channels, model.conv2.out_channels) == \
+        (k, k, 2 * k)
+    hand = (conv(1, k, 3, False) + 2 * k + conv(k, 2 * k, 3, False) + 2 * 2 * k
+            + lin(2 * k * 7 * 7, 128) + lin(128, 10))
+    assert count_params(model) == hand
+    classic = build_model(cfg_for("cnn", cnn_channels=k), (1, 28, 28), 10)
+    assert count_params(classic) == conv(1, k, 3) + conv(k, 2 * k, 3) \
+        + lin(2 * k * 12 * 12, 128) + lin(128, 10)
+    assert model(torch.zeros(2, 1, 28, 28)).shape == (2, 10)
+
+
+def test_cnn_groupnorm_names_the_groups_that_fit():
+    with pytest.raises(ConfigError) as e:
+        TrainConfig(dataset="mnist", model="cnn", norm="group", cnn_channels=12, norm_groups=8)
+    msg = str(e.value)
+    assert "12 and 24 channels" in msg and "1, 2, 3, 4, 6, 12" in msg
+    model = build_model(cfg_for("cnn", norm="group", cnn_channels=12, norm_groups=6),
+                        (1, 28, 28), 10)
+    assert [m.num_groups for m in model.modules() if isinstance(m, nn.GroupNorm)] == [6, 6]
+
+
+@pytest.mark.parametrize("k", [0, 513])
+def test_cnn_channels_out_of_range_is_refused(k):
+    with pytest.raises(ConfigError) as e:
+        TrainConfig(model="cnn", dataset="mnist", cnn_channels=k)
+    assert any("cnn_channels" in names for names, _ in e.value.problems)
+
+
 @pytest.mark.parametrize("shape", [(1, 28, 28), (1, 32, 32)], ids=str)
 def test_lenet5_count_and_paper_maps(shape):
     model = build_model(cfg_for("lenet5"), shape, 10)

@@ -67,6 +67,17 @@ def test_preset_sets_every_field(apps):
     assert "train_augment" in keys(at, "toggle")  # an image set
 
 
+def test_mnist99_preset_sets_the_cnn_channels(apps):
+    at = apps()
+    assert "train_cnn_channels" not in keys(at, "number_input")  # the MLP has no convs
+    at.selectbox(key="train_preset_pick").set_value("mnist-99").run()
+    assert at.selectbox(key="train_model").value == "cnn"
+    assert at.number_input(key="train_cnn_channels").value == 16
+    assert str(at.query_params["train_cnn_channels"]).strip("[]'") == "16"
+    at.number_input(key="train_cnn_channels").set_value(32).run()
+    assert "train_cnn_channels" not in at.query_params  # back to the default
+
+
 def test_invalid_config_is_explained_and_kept(apps):
     at = apps({"train_optimizer": "sgd", "train_nesterov": "1", "train_momentum": "0"})
     assert "nesterov=True needs momentum > 0" in at.error[0].value

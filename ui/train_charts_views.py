@@ -52,7 +52,7 @@ def boundary_figure(boundary: dict | None, max_points: int | None = None) -> go.
         # chart is resent every second while a run trains (a text array was 80 % of its JSON).
         traces.append(go.Heatmap(
             x=np.asarray(xs), y=np.asarray(ys), z=(pred + sure).astype(np.float32), zmin=0,
-            zmax=k, colorscale=_class_bands(k), showscale=False,
+            zmax=k, colorscale=_class_bands(k), showscale=False, zsmooth="fast",
             customdata=prob.astype(np.float32), name="prediction",
             hovertemplate="(%{x:.2f}, %{y:.2f})<br>p(predicted class) = %{customdata:.2f}"
                           "<extra></extra>"))
@@ -66,7 +66,7 @@ def boundary_figure(boundary: dict | None, max_points: int | None = None) -> go.
                     marker=dict(color=class_color(c), size=6, line=dict(color="white", width=0.6)),
                     hovertemplate=f"{names[c]}<br>(%{{x:.2f}}, %{{y:.2f}})<extra></extra>"))
     else:
-        traces.append(go.Heatmap(x=xs, y=ys, z=boundary["value"], colorscale=SEQUENTIAL,
+        traces.append(go.Heatmap(x=xs, y=ys, z=boundary["value"], colorscale=SEQUENTIAL, zsmooth="fast",
                                  opacity=0.6, name="prediction", colorbar=dict(title="output"),
                                  hovertemplate="(%{x:.2f}, %{y:.2f})<br>output %{z:.3g}"
                                                "<extra></extra>"))

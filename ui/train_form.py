@@ -55,6 +55,7 @@ RELEVANT: dict[str, Callable[[Values], bool]] = {
     "augment": lambda v: v["dataset"] in C.IMAGE_DATASETS,
     "depth": lambda v: v["model"] in ("mlp", "resnet"),
     "width": lambda v: v["model"] in ("mlp", "resnet"),
+    "cnn_channels": lambda v: v["model"] == "cnn",
     "activation": lambda v: v["model"] == "mlp",
     "swish_beta": lambda v: v["model"] == "mlp" and v["activation"] == "swish",
     "norm": lambda v: v["model"] in ("mlp", "cnn"),

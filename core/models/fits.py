@@ -18,7 +18,6 @@ from core.models.resnet import ResNet
 Problems = list[tuple[tuple[str, ...], str]]
 Add = Callable[[tuple[str, ...], str], None]
 CLASSES = {"mlp": MLP, "cnn": CNN, "lenet5": LeNet5, "resnet": ResNet}
-CNN_FIRST_CHANNELS = 32  # GroupNorm's groups must divide every conv's channels (32 and 64)
 
 
 def _too_small(cfg: TrainConfig) -> tuple[tuple[str, ...], str]:
@@ -38,9 +37,11 @@ def _image_problems(cfg: TrainConfig, shape: tuple[int, ...], add: Add) -> None:
             least = 4 if compact else 6
             add(fields, f"model='cnn' needs images of at least {least}x{least} pixels, got "
                 f"{h}x{w}: use model='resnet' or 'mlp'{resize}")
-        if cfg.norm == "group" and CNN_FIRST_CHANNELS % cfg.norm_groups:
-            add(("norm_groups",), f"norm_groups={cfg.norm_groups} must divide the cnn's 32 and "
-                "64 channels for GroupNorm: use 1, 2, 4, 8, 16 or 32")
+        c = cfg.cnn_channels  # GroupNorm's groups must divide both convs' c and 2c channels
+        if cfg.norm == "group" and c % cfg.norm_groups:
+            fits = ", ".join(str(g) for g in range(1, c + 1) if c % g == 0)
+            add(("norm_groups", "cnn_channels"), f"norm_groups={cfg.norm_groups} must divide the "
+                f"cnn's {c} and {2 * c} channels for GroupNorm: use one of {fits}")
     elif m == "lenet5":
         if min(lenet_feature_side(h), lenet_feature_side(w)) < 1:
             add(fields, f"model='lenet5' needs images of at least 12x12 pixels (two 5x5 "
