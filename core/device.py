@@ -128,6 +128,30 @@ def cpu_threads(requested: int) -> int:
     return max(1, min(current, int(idle + 0.5)))
 
 
+# Below this many multiply-adds per step (Linear weights x batch), a second intra-op thread
+# bought nothing on this project's 2-core CPU and cost much once anything else ran (a browser
+# drawing the live charts). Spiral MLP 64x3, batch 64 (0.55 M): 1 thread 149k samples/s, 2
+# threads 135k; with a process using 40 % of a core beside it, 141k vs 81k. Above it a second
+# thread helps an idle machine: MLP 256x3 batch 64 (8.5 M) 1.16x, MNIST MLP 64 (3.8 M) 1.11x.
+SMALL_STEP_MACS = 5_000_000
+
+
+def dense_step_macs(model: torch.nn.Module, batch_size: int) -> int | None:
+    """Multiply-adds of one forward step of a model built from Linear layers (activations and
+    norms are cheap beside them); None when it holds anything else with weights (a conv)."""
+    linear = [m for m in model.modules() if isinstance(m, torch.nn.Linear)]
+    heavy = (torch.nn.modules.conv._ConvNd, torch.nn.RNNBase, torch.nn.MultiheadAttention)
+    if not linear or any(isinstance(m, heavy) for m in model.modules()):
+        return None
+    return batch_size * sum(m.in_features * m.out_features for m in linear)
+
+
+def threads_for_model(threads: int, model: torch.nn.Module, batch_size: int) -> int:
+    """`threads` (a run's choice), lowered to 1 for a dense step too small to split."""
+    macs = dense_step_macs(model, batch_size)
+    return 1 if macs is not None and macs < SMALL_STEP_MACS else threads
+
+
 def keep_freed_memory() -> bool:
     """Let glibc's malloc keep freed blocks for reuse instead of handing them back to the OS.
 

@@ -9,7 +9,8 @@ Speed choices (a benchmark holds this loop to >= 0.97x a minimal hand-written lo
   (or every step when clipping by norm needs it anyway).
 - Fused (else foreach) optimizer kernels; zero_grad(set_to_none=True) frees instead of zeroing.
 - AMP per core.device.amp_plan (bf16 for image models on a bf16-capable CPU); channels_last
-  for image models when asked; threads per core.device.cpu_threads (fewer on a busy CPU).
+  for image models when asked; threads per core.device.cpu_threads (fewer on a busy CPU) and
+  threads_for_model (one for a small dense step).
 
 Control comes in only through RunControl (stop flag, pause gate), checked between optimizer
 steps, so a stopped run's weights are those after a whole step. Everything goes out as events.
@@ -37,7 +38,7 @@ from torch import nn
 from core import distributed
 from core.config import IMAGE_MODELS, TrainConfig
 from core.data import DataBundle, load_data
-from core.device import amp_plan, cpu_threads, resolve_device
+from core.device import amp_plan, cpu_threads, resolve_device, threads_for_model
 from core.evaluate import loss_and_accuracy
 from core.events import (
     BatchEnded,
@@ -223,6 +224,9 @@ class Trainer:
         if channels_last:
             model = model.to(memory_format=torch.channels_last)
         self.model = model
+        if cfg.threads == 0 and device.type == "cpu":  # run() restores the caller's count
+            torch.set_num_threads(threads_for_model(torch.get_num_threads(), model,
+                                                    cfg.batch_size))
         rank, world_size = distributed.rank(), distributed.world_size()
         net = model if world_size == 1 else distributed.wrap(model, device)  # what the loop calls
         if world_size > 1:  # same initial weights above; different dropout masks per rank
