@@ -40,6 +40,17 @@ points, numpy curves and malloc kept in the server: page/cli 0.889 (paired 0.926
 after figures built with their layout in one go and shared probe views (tick 33 -> 17 ms CPU):
 0.845 (paired 0.844), away 0.963; --threads 1 on both sides: 0.826. Chromium 0.64-0.67 CPU-s/s
 throughout: the tick is no longer the cost, the browser drawing on the same 2 cores is.
+
+Measured 2026-12-03 06:13-06:35 after the engine's one-thread rule for small dense steps
+(core.device.threads_for_model: the spiral MLP now trains on 1 thread on both sides; with 2, a
+process using 40 % of the other core cut the CLI run to 0.54-0.60x, with 1 to 0.99x):
+200 epochs, 3 rounds: default 0.902 (paired 0.915), nocharts 0.918, away 0.944;
+600 epochs (--epochs 600, 34 s runs, so the start-up burst of the page is amortised), 2 rounds:
+default 0.887, nocharts 0.960, away 0.928 (its rounds 0.89 and 0.96). Steady-state Chromium CPU
+while the run ticks: 0.34-0.39 CPU-s/s with the default views, 0.085 with every chart off. The
+0.95x goal is met with the charts off, not with them on: Plotly redrawing three charts every
+second (about 230 ms of JS per second, plus 120 ms of native style/layout/paint) on the same
+2 cores is the cost.
 """
 
 from __future__ import annotations
