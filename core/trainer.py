@@ -8,9 +8,8 @@ Speed choices (a benchmark holds this loop to >= 0.97x a minimal hand-written lo
   steps and at the end of an epoch. The gradient norm is computed only on those steps too
   (or every step when clipping by norm needs it anyway).
 - Fused (else foreach) optimizer kernels; zero_grad(set_to_none=True) frees instead of zeroing.
-- AMP per core.device.amp_plan (bf16 for image models on a bf16-capable CPU); channels_last
-  for image models when asked; threads per core.device.cpu_threads (fewer on a busy CPU) and
-  threads_for_model (one for a small dense step).
+- AMP per core.device.amp_plan (bf16 on a bf16-capable CPU for image models); channels_last
+  when asked; threads per core.device cpu_threads (busy CPU) and threads_for_model (tiny MLP).
 
 Control comes in only through RunControl (stop flag, pause gate), checked between optimizer
 steps, so a stopped run's weights are those after a whole step. Everything goes out as events.
@@ -225,8 +224,7 @@ class Trainer:
             model = model.to(memory_format=torch.channels_last)
         self.model = model
         if cfg.threads == 0 and device.type == "cpu":  # run() restores the caller's count
-            torch.set_num_threads(threads_for_model(torch.get_num_threads(), model,
-                                                    cfg.batch_size))
+            torch.set_num_threads(threads_for_model(torch.get_num_threads(), model, cfg.batch_size))
         rank, world_size = distributed.rank(), distributed.world_size()
         net = model if world_size == 1 else distributed.wrap(model, device)  # what the loop calls
         if world_size > 1:  # same initial weights above; different dropout masks per rank
