@@ -146,10 +146,18 @@ def dense_step_macs(model: torch.nn.Module, batch_size: int) -> int | None:
     return batch_size * sum(m.in_features * m.out_features for m in linear)
 
 
-def threads_for_model(threads: int, model: torch.nn.Module, batch_size: int) -> int:
-    """`threads` (a run's choice), lowered to 1 for a dense step too small to split."""
+def small_dense_step(model: torch.nn.Module, batch_size: int) -> bool:
+    """True for a dense step too small to split across intra-op threads."""
     macs = dense_step_macs(model, batch_size)
-    return 1 if macs is not None and macs < SMALL_STEP_MACS else threads
+    return macs is not None and macs < SMALL_STEP_MACS
+
+
+def run_threads(requested: int, model: torch.nn.Module, batch_size: int, on_cpu: bool) -> int:
+    """A run's intra-op threads: `requested` if > 0; 1 for a small dense step on the CPU
+    (without cpu_threads' 0.2 s idle sample); else cpu_threads(0)."""
+    if requested <= 0 and on_cpu and small_dense_step(model, batch_size):
+        return 1
+    return cpu_threads(requested)
 
 
 def keep_freed_memory() -> bool:

@@ -9,7 +9,7 @@ Speed choices (a benchmark holds this loop to >= 0.97x a minimal hand-written lo
   (or every step when clipping by norm needs it anyway).
 - Fused (else foreach) optimizer kernels; zero_grad(set_to_none=True) frees instead of zeroing.
 - AMP per core.device.amp_plan (bf16 on a bf16-capable CPU for image models); channels_last
-  when asked; threads per core.device cpu_threads (busy CPU) and threads_for_model (tiny MLP).
+  when asked; threads per core.device.run_threads (1 for a tiny MLP, fewer on a busy CPU).
 
 Control comes in only through RunControl (stop flag, pause gate), checked between optimizer
 steps, so a stopped run's weights are those after a whole step. Everything goes out as events.
@@ -37,7 +37,7 @@ from torch import nn
 from core import distributed
 from core.config import IMAGE_MODELS, TrainConfig
 from core.data import DataBundle, load_data
-from core.device import amp_plan, cpu_threads, resolve_device, threads_for_model
+from core.device import amp_plan, resolve_device, run_threads
 from core.evaluate import loss_and_accuracy
 from core.events import (
     BatchEnded,
@@ -179,9 +179,6 @@ class Trainer:
 
                 self._resume = load_checkpoint(resume_from)
                 self._check_resumable(self._resume["config"])
-            threads = cpu_threads(self.cfg.threads)  # 0: torch's count, fewer on a busy CPU
-            if threads != prev_threads:
-                torch.set_num_threads(threads)
             return self._run()
         except Exception as e:  # noqa: BLE001 - the run's outcome is an event, not a crash
             if raise_errors:
@@ -223,8 +220,8 @@ class Trainer:
         if channels_last:
             model = model.to(memory_format=torch.channels_last)
         self.model = model
-        if cfg.threads == 0 and device.type == "cpu":  # run() restores the caller's count
-            torch.set_num_threads(threads_for_model(torch.get_num_threads(), model, cfg.batch_size))
+        # Chosen once the model is known; run() restores the caller's count.
+        torch.set_num_threads(run_threads(cfg.threads, model, cfg.batch_size, device.type == "cpu"))
         rank, world_size = distributed.rank(), distributed.world_size()
         net = model if world_size == 1 else distributed.wrap(model, device)  # what the loop calls
         if world_size > 1:  # same initial weights above; different dropout masks per rank

@@ -39,19 +39,24 @@ def test_dense_step_macs_counts_linear_weights_times_batch():
     assert device.dense_step_macs(wide, 10) == 10 * (784 * 200 + 200 * 10)
 
 
-def test_a_model_with_convolutions_is_not_a_dense_step():
+def test_a_model_with_convolutions_is_not_a_dense_step(two_idle_threads):
     cnn = build_model(TrainConfig(dataset="mnist", model="cnn", cnn_channels=4), (1, 28, 28), 10)
     assert device.dense_step_macs(cnn, 1) is None
-    assert device.threads_for_model(2, cnn, 1) == 2
+    assert not device.small_dense_step(cnn, 1)
+    assert device.run_threads(0, cnn, 1, on_cpu=True) == 2  # the idle machine's count
 
 
 @pytest.mark.parametrize(("width", "batch", "threads"), [(64, 64, 1), (64, 512, 1),
                                                          (256, 64, 2), (512, 256, 2)])
-def test_threads_for_model_uses_one_thread_below_the_threshold(width, batch, threads):
+def test_run_threads_uses_one_thread_below_the_threshold(two_idle_threads, width, batch,
+                                                          threads):
     mlp = build_model(TrainConfig(width=width), (2,), 3)
     macs = device.dense_step_macs(mlp, batch)
     assert (macs < device.SMALL_STEP_MACS) == (threads == 1)
-    assert device.threads_for_model(2, mlp, batch) == threads
+    assert device.small_dense_step(mlp, batch) == (threads == 1)
+    assert device.run_threads(0, mlp, batch, on_cpu=True) == threads
+    assert device.run_threads(0, mlp, batch, on_cpu=False) == 2  # the rule is the CPU's
+    assert device.run_threads(3, mlp, batch, on_cpu=True) == 3  # a request wins
 
 
 @pytest.mark.parametrize(("changes", "expected"), [

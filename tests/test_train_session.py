@@ -193,7 +193,7 @@ def test_a_page_run_starts_from_the_machines_cores_not_a_pages_one_thread(monkey
     prev = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        # a dense step big enough for more than one thread (core.device.threads_for_model)
+        # a dense step big enough for more than one thread (core.device.run_threads)
         run = LiveRun(TrainConfig(epochs=1, n_samples=300, width=512, batch_size=256), 1)
         run.trainer.callbacks.append(type("Spy", (), {
             "on_event": lambda self, e: seen.setdefault("n", torch.get_num_threads())})())
