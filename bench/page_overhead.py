@@ -42,7 +42,7 @@ after figures built with their layout in one go and shared probe views (tick 33 
 throughout: the tick is no longer the cost, the browser drawing on the same 2 cores is.
 
 Measured 2026-12-03 06:13-06:35 after the engine's one-thread rule for small dense steps
-(core.device.threads_for_model: the spiral MLP now trains on 1 thread on both sides; with 2, a
+(core.device.run_threads: the spiral MLP now trains on 1 thread on both sides; with 2, a
 process using 40 % of the other core cut the CLI run to 0.54-0.60x, with 1 to 0.99x):
 200 epochs, 3 rounds: default 0.902 (paired 0.915), nocharts 0.918, away 0.944;
 600 epochs (--epochs 600, 34 s runs, so the start-up burst of the page is amortised), 2 rounds:
