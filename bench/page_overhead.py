@@ -51,6 +51,8 @@ while the run ticks: 0.34-0.39 CPU-s/s with the default views, 0.085 with every 
 0.95x goal is met with the charts off, not with them on: Plotly redrawing three charts every
 second (about 230 ms of JS per second, plus 120 ms of native style/layout/paint) on the same
 2 cores is the cost.
+Why, thread by thread (on a CPU / waiting for one / asleep on the GIL) and what else was tried:
+bench/page_sched.py.
 """
 
 from __future__ import annotations

@@ -74,3 +74,35 @@ def test_train_watch_stop_download(page, server):
     model = load_weights(build_model(cfg, (2,), bundle.num_classes), data, "weights.pt")
     result = evaluate(model, bundle, "val")
     assert result.accuracy > 0.6  # three arms: chance is 1/3; it learned something
+
+
+# Tags every Plotly chart element the page mounts; a chart that is redrawn in place keeps its tag.
+COUNT_PLOTS = """() => { window.__plots = 0; const seen = new WeakSet();
+  window.__tagger = setInterval(() => document.querySelectorAll('.js-plotly-plot').forEach(gd => {
+    if (!seen.has(gd)) { seen.add(gd); window.__plots += 1; } }), 100); }"""
+
+
+def _mounted_during(page, ms: int) -> int:
+    before = page.evaluate("() => window.__plots")
+    page.wait_for_timeout(ms)
+    return page.evaluate("() => window.__plots") - before
+
+
+@pytest.mark.browser
+def test_paused_charts_stay_put(page, server):
+    """The "Show" help promises it: live charts are drawn anew each second (Streamlit mounts a
+    changed figure as a new chart), and a paused run's charts stay, so zoom and hover last."""
+    open_page(page, server, "training", **QUERY)
+    page.get_by_role("button", name="Start", exact=True).click()
+    pause = page.get_by_role("button", name="Pause", exact=True)
+    expect(pause).to_be_visible(timeout=60_000)
+    _changes(page, 0)  # drawing
+    page.evaluate(COUNT_PLOTS)
+    assert _mounted_during(page, 3000) >= 2  # at least the curves, at least once a second
+    pause.click()
+    expect(page.get_by_role("button", name="Resume", exact=True)).to_be_visible(timeout=20_000)
+    page.wait_for_timeout(1500)  # a tick already on its way
+    assert _mounted_during(page, 3000) == 0
+    expect(page.get_by_text("paused", exact=False).first).to_be_visible()
+    page.get_by_role("button", name="Stop", exact=True).click()
+    expect(page.get_by_text("Stopped on request", exact=False)).to_be_visible(timeout=60_000)

@@ -39,7 +39,10 @@ def view_controls(runs: SessionRuns) -> None:
     """What to draw, and which earlier runs to overlay (outside the fragment: a change reruns
     the page once instead of adding work to every tick)."""
     st.segmented_control("Show", VIEWS, default=list(DEFAULT_VIEWS), selection_mode="multi",
-                         key="train_views")
+                         key="train_views",
+                         help="Each chart shown is drawn anew every second while a run trains: "
+                              "**Pause** to zoom in or hover. On a small machine with the "
+                              "browser on it, fewer charts leave more CPU to the run.")
     earlier = [r.label for r in runs.finished() if r is not runs.current]
     if earlier:
         st.multiselect("Overlay earlier runs on the curves", earlier, key="train_overlay",
@@ -128,14 +131,16 @@ def _has_accuracy(snap: dict[str, Any]) -> bool:
 def chart(name: str, data_key: Any, build: Callable[[], Any]) -> None:
     """st.plotly_chart of build(), rebuilt only when data_key changes: a tick whose numbers
     did not move costs a dict lookup instead of a figure build (the training thread shares
-    the interpreter with this script thread)."""
+    the interpreter with this script thread), and the browser nothing.
+
+    A changed figure is a new chart to the browser: Streamlit 1.67 hashes the figure's JSON
+    into the element id, so the old chart is torn down and Plotly.newPlot draws the new one
+    (3 fresh plot elements a second with the default views; layout.datarevision cannot
+    help). Zoom and hover on a live chart therefore last until the next change."""
     memo = st.session_state.setdefault(FIGURES_KEY, {})
     hit = memo.get(name)
     if hit is None or hit[0] != data_key:
         memo[name] = hit = (data_key, build())
-        # Plotly.react skips re-plotting the data while datarevision stays the same: the
-        # browser then spends almost nothing on a view that did not change this tick.
-        hit[1].layout.datarevision = repr(data_key)  # update_layout costs 10x more
     st.plotly_chart(hit[1], key=name)
 
 
