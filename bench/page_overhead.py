@@ -3,6 +3,7 @@ open in headless Chromium (live fragment ticking every second), alternating, med
 
     python bench/page_overhead.py [--rounds 3] [--epochs 200] [--n-samples 10000]
                                   [--variants default,postscriptgc,nofreeze,away]
+                                  [--browser-cpus 1]
 
 Throughput = training samples x (epochs - 1) / the run's own elapsed time from the end of
 epoch 1 to the end (History: no start-up, no first-epoch warm-up, no final test pass), read
@@ -51,6 +52,8 @@ while the run ticks: 0.34-0.39 CPU-s/s with the default views, 0.085 with every 
 0.95x goal is met with the charts off, not with them on: Plotly redrawing three charts every
 second (about 230 ms of JS per second, plus 120 ms of native style/layout/paint) on the same
 2 cores is the cost.
+With --browser-cpus 1 (Chromium kept off the training thread's core), 600 epochs, 2 rounds,
+2026-12-03 08:55: default 0.916 (paired 0.908; rounds 0.932 and 0.884), nocharts 0.930.
 Why, thread by thread (on a CPU / waiting for one / asleep on the GIL) and what else was tried:
 bench/page_sched.py.
 """
@@ -122,6 +125,16 @@ def _comm(pid: int) -> str:
         return Path(f"/proc/{pid}/comm").read_text()
     except OSError:
         return ""
+
+
+def browser_path(cpus: str) -> str:
+    """Chromium, or a wrapper that starts it under `taskset -c cpus` (it keeps its name)."""
+    if not cpus:
+        return CHROMIUM
+    wrapper = Path(tempfile.gettempdir()) / f"chromium_on_{cpus.replace(',', '_')}.sh"
+    wrapper.write_text(f'#!/bin/sh\nexec taskset -c {cpus} {CHROMIUM} "$@"\n')
+    wrapper.chmod(0o755)
+    return str(wrapper)
 
 
 def run_cli(cfg: dict) -> float:
@@ -203,6 +216,9 @@ def main() -> None:
     ap.add_argument("--variants", default="default,postscriptgc,nofreeze,away")
     ap.add_argument("--threads", type=int, default=0, help="torch threads of both runs "
                     "(0: the engine's choice, the cores idle at the run's start)")
+    ap.add_argument("--browser-cpus", default="", help="run Chromium on these CPUs only "
+                    "(taskset list, e.g. 1): the training thread's core then stays free of the "
+                    "browser, as with a browser on another machine")
     ns = ap.parse_args()
     cfg = {"n_samples": ns.n_samples, "epochs": ns.epochs}
     if ns.threads:
@@ -218,7 +234,8 @@ def main() -> None:
     rows: dict[str, list[tuple[float, ...]]] = {v: [] for v in variants}
     try:
         with sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+            browser = pw.chromium.launch(executable_path=browser_path(ns.browser_cpus),
+                                         args=["--no-sandbox"])
             proc, base = servers[variants[0]]
             run_page(browser, base, {**cfg, "epochs": 2}, proc.pid)  # warm up
             for r in range(ns.rounds):

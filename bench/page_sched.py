@@ -16,12 +16,12 @@ asleep, the other server threads' CPU, Chromium's CPU per second and how many Pl
 elements the page mounted per second (every changed st.plotly_chart is a new element: Streamlit
 hashes the figure into the element id, so the browser runs Plotly.newPlot again).
 
-Measured 2026-12-03 08:10-09:15 (this 2-core VM; single samples of 20 s, each repeated 2-6 times
+Measured 2026-12-03 08:05-08:45 (this 2-core VM; single samples of 20 s, each repeated 2-6 times
 across experiments): cli on-cpu 1.000. default: on-cpu 0.93-0.947, waiting for a CPU 0.035-0.051,
 asleep 0.018-0.027; other server threads 0.008-0.010 CPU-s/s; Chromium 0.32-0.41 CPU-s/s; 3.3 new
 chart elements per second (each of the 3 charts, every tick). nocharts: 0.983 / 0.008 / 0.009,
 Chromium 0.11. away: 0.996 / 0.000 / 0.003, Chromium 0.01. Curves only: 0.955-0.959, Chromium
-0.24-0.25; boundary only 0.959, Chromium 0.25. `--rounds 2` at 09:58, medians: cli 0.999;
+0.24-0.25; boundary only 0.959, Chromium 0.25. `--rounds 2` at 08:40, medians: cli 0.999;
 default 0.932 / 0.047 / 0.021, Chromium 0.386, 3.05 charts mounted a second; nocharts 0.983 /
 0.007 / 0.010, Chromium 0.108; away 0.996 / 0.000 / 0.004, Chromium 0.012.
 A burner process using 10, 20 or 40 % of the other core does not slow the CLI run (1.00x): the
