@@ -159,7 +159,9 @@ def record_curve(spec: dict[str, Any], run: dict[str, Any] | None = None) -> Cur
             sched = build_scheduler(spec, opt, run)
         except FormulaError:
             raise
-        except (ValueError, TypeError, ZeroDivisionError) as exc:
+        except ZeroDivisionError:
+            raise ValueError(lr_notes.zero_length_phase(spec, run)) from None
+        except (ValueError, TypeError) as exc:
             raise ValueError(f"torch refused these settings: {exc}") from None
         if spec["kind"] == "ReduceLROnPlateau":
             _record_plateau(curve, metric or {}, spec, run, sched, opt)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 import warnings
 
 import pytest
@@ -185,6 +186,28 @@ def test_onecycle_past_total_steps_is_caught_and_explained():
     assert "Tried to step 11 times" in note.raw and "crash" in note.text
     with pytest.raises(ValueError, match="Tried to step"):
         hand_loop(lambda o: L.OneCycleLR(o, max_lr=0.1, total_steps=10), 20)
+
+
+@pytest.mark.parametrize("total, pct, three", [(20, 0.05, False), (10, 0.1, True),
+                                               (4, 0.25, False), (2, 0.5, False)])
+def test_onecycle_warm_up_of_zero_steps_is_explained(total, pct, three):
+    """torch divides by the warm-up's length (pct_start x total_steps - 1, from step 0) while
+    it builds the scheduler: the page says why and offers a pct_start that works."""
+    params = {"total_steps": total, "pct_start": pct, "three_phase": three}
+    run = {"epochs": total, "steps_per_epoch": 1, "step_every": "batch"}
+    with pytest.raises(ZeroDivisionError):  # what torch itself does
+        hand_loop(lambda o: L.OneCycleLR(o, max_lr=0.1, total_steps=total, pct_start=pct,
+                                         three_phase=three), 1)
+    with pytest.raises(ValueError) as info:
+        record_curve({"kind": "OneCycleLR", "params": params}, run)
+    text = str(info.value)
+    assert f"pct_start {pct:g} x total_steps {total} = 1" in text and "length zero" in text
+    suggested = float(re.search(r"e\.g\. ([0-9.]+)", text).group(1))
+    curve = record_curve({"kind": "OneCycleLR", "params": {**params, "pct_start": suggested}},
+                         run)
+    assert len(curve.lr) == total
+    if total > 2:  # a one-step warm-up: the second step trains at max_lr
+        assert curve.lr[1] == pytest.approx(0.1)
 
 
 def test_pitfall_notes():

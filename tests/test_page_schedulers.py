@@ -241,3 +241,17 @@ def test_use_in_training_switches_page_with_the_config():
     at.selectbox(key="lr_kind").set_value("LambdaLR").run()
     assert at.button(key="lr_use_in_training").disabled
     assert any("can't carry a formula" in c.value for c in at.caption)
+
+
+def test_onecycle_warm_up_of_zero_steps_says_what_to_change():
+    """pct_start x steps = 1: torch divides by zero building the scheduler; the page explains
+    it and the suggested pct_start draws the curve."""
+    at = make_app(PAGE, {"lr_kind": "OneCycleLR", "lr_epochs": "10", "lr_spe": "2"}).run()
+    at.number_input(key="lr_onecyclelr_pct_start").set_value(0.05).run()
+    assert not at.exception
+    message = " ".join(e.value for e in at.error)
+    assert "length zero" in message and "pct_start 0.05 x total_steps 20 = 1" in message
+    at.number_input(key="lr_onecyclelr_pct_start").set_value(0.1).run()  # "e.g. 0.1"
+    assert "e.g. 0.1," in message
+    no_errors(at)
+    assert len(lr_data(at)) == 20
