@@ -24,6 +24,8 @@ from typing import Any
 import torch
 from torch.optim import lr_scheduler as L
 
+from core.lr_notes import zero_length_phase
+
 PER_BATCH = ("onecycle", "cyclic", "cosine_warm_restarts")
 PER_EPOCH = ("step", "multistep", "exponential", "cosine", "linear", "polynomial", "plateau")
 
@@ -63,10 +65,10 @@ def build_torch_scheduler(cfg: Any, optimizer: torch.optim.Optimizer,
                                 pct_start=cfg.pct_start, anneal_strategy=cfg.anneal_strategy,
                                 div_factor=cfg.div_factor, final_div_factor=cfg.final_div_factor,
                                 three_phase=cfg.three_phase, cycle_momentum=False)
-        except ZeroDivisionError:
-            raise ValueError(f"OneCycleLR: pct_start={cfg.pct_start:g} x {total} total steps "
-                             "leaves a warm-up phase of zero length; change pct_start or "
-                             "epochs") from None
+        except ZeroDivisionError:  # the same explanation as the LR scheduler page's
+            spec = {"kind": "OneCycleLR",
+                    "params": {"total_steps": total, "pct_start": cfg.pct_start}}
+            raise ValueError(zero_length_phase(spec, {})) from None
     if s == "cyclic":
         return L.CyclicLR(optimizer, base_lr=cfg.base_lr or cfg.lr / 10, max_lr=peak,
                           step_size_up=cfg.step_size_up, mode=cfg.cyclic_mode, gamma=cfg.gamma,

@@ -168,5 +168,7 @@ def test_onecycle_holds_its_last_lr_instead_of_raising_past_the_end():
 
 def test_onecycle_with_a_zero_length_phase_is_a_clear_error():
     cfg = TrainConfig(scheduler="onecycle", lr=0.1, epochs=2, pct_start=0.1)
-    with pytest.raises(ValueError, match="pct_start"):
+    with pytest.raises(ValueError, match="pct_start") as info:
         build_scheduler(cfg, _opt(), 5)  # 0.1 x 10 steps = 1: a warm-up of zero length
+    assert "length zero" in str(info.value) and "e.g. 0.2, a warm-up of one step" in str(info.value)
+    build_scheduler(TrainConfig(scheduler="onecycle", lr=0.1, epochs=2, pct_start=0.2), _opt(), 5)
