@@ -136,7 +136,9 @@ def chart(name: str, data_key: Any, build: Callable[[], Any]) -> None:
     A changed figure is a new chart to the browser: Streamlit 1.67 hashes the figure's JSON
     into the element id, so the old chart is torn down and Plotly.newPlot draws the new one
     (3 fresh plot elements a second with the default views; layout.datarevision cannot
-    help). Zoom and hover on a live chart therefore last until the next change."""
+    help). Zoom and hover on a live chart therefore last until the next change. Streamlit PR
+    #16052 (open in 2026-07) would give keyed charts a stable id and apply a changed figure in
+    place; set layout.uirevision then to keep the user's zoom."""
     memo = st.session_state.setdefault(FIGURES_KEY, {})
     hit = memo.get(name)
     if hit is None or hit[0] != data_key:
