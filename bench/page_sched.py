@@ -55,13 +55,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import page_overhead as po  # noqa: E402  (start_server, chromium_cpu_s, CHROMIUM, ROOT)
 
+from tests.browser import count_plots, plots_mounted  # noqa: E402
+
 CFG = {"n_samples": 10000, "epochs": 3000}
 SETTLE_S = 6.0
 OFF = {"nocharts": ("Curves", "Model view")}
-# Tags every Plotly chart element the page mounts (a re-used one keeps its tag).
-COUNT_PLOTS = """() => { window.__plots = 0; const seen = new WeakSet();
-  setInterval(() => document.querySelectorAll('.js-plotly-plot').forEach(gd => {
-    if (!seen.has(gd)) { seen.add(gd); window.__plots += 1; } }), 100); }"""
 
 
 def thread_stats(pid: int) -> dict[int, tuple[int, int]]:
@@ -78,10 +76,10 @@ def thread_stats(pid: int) -> dict[int, tuple[int, int]]:
 
 def sample(pid: int, seconds: float, page=None) -> dict[str, float]:
     a, chrome_a, t0 = thread_stats(pid), po.chromium_cpu_s(), time.perf_counter()
-    plots_a = page.evaluate("() => window.__plots") if page else 0
+    plots_a = plots_mounted(page) if page else 0
     time.sleep(seconds)
     b, chrome_b, wall = thread_stats(pid), po.chromium_cpu_s(), time.perf_counter() - t0
-    plots_b = page.evaluate("() => window.__plots") if page else 0
+    plots_b = plots_mounted(page) if page else 0
     rows = sorted(((b[t][0] - a[t][0]) / 1e9 / wall, (b[t][1] - a[t][1]) / 1e9 / wall)
                   for t in b if t in a)[::-1]
     on_cpu, waiting = rows[0]
@@ -116,7 +114,7 @@ def run_page(browser, variant: str, seconds: float) -> dict[str, float]:
             page.wait_for_timeout(1000)
         if variant == "away":
             page.get_by_test_id("stSidebarNavItems").get_by_role("link", name="Home").click()
-        page.evaluate(COUNT_PLOTS)
+        count_plots(page)
         time.sleep(SETTLE_S)
         stats = sample(proc.pid, seconds, page)
         page.close()

@@ -52,6 +52,23 @@ def plot_json(page: Page, index: int = 0) -> str:
     )
 
 
+# Tags every Plotly chart element the page mounts; a chart redrawn in place keeps its tag.
+# Streamlit 1.67 mounts a changed st.plotly_chart figure as a new element.
+COUNT_PLOTS = """() => { window.__plots = 0; const seen = new WeakSet();
+  setInterval(() => document.querySelectorAll('.js-plotly-plot').forEach(gd => {
+    if (!seen.has(gd)) { seen.add(gd); window.__plots += 1; } }), 100); }"""
+
+
+def count_plots(page: Page) -> None:
+    """Start counting the Plotly chart elements the page mounts (see plots_mounted)."""
+    page.evaluate(COUNT_PLOTS)
+
+
+def plots_mounted(page: Page) -> int:
+    """Chart elements mounted since count_plots."""
+    return page.evaluate("() => window.__plots")
+
+
 def download(page: Page, button: str, *, tries: int = 3, timeout_ms: float = 20_000) -> Download:
     """Click a download button and return the download. A deferred download (data built when
     clicked) whose click lands while the page reruns can come to nothing, in a browser as

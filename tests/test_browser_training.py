@@ -14,7 +14,14 @@ from core.data import load_data
 from core.evaluate import evaluate
 from core.export import load_weights
 from core.models import build_model
-from tests.browser import open_page, plot_json, screenshot, wait_idle
+from tests.browser import (
+    count_plots,
+    open_page,
+    plot_json,
+    plots_mounted,
+    screenshot,
+    wait_idle,
+)
 
 # Long enough to be stopped midway even on an idle machine (minutes); the boundary sharpens
 # within seconds.
@@ -76,16 +83,10 @@ def test_train_watch_stop_download(page, server):
     assert result.accuracy > 0.6  # three arms: chance is 1/3; it learned something
 
 
-# Tags every Plotly chart element the page mounts; a chart that is redrawn in place keeps its tag.
-COUNT_PLOTS = """() => { window.__plots = 0; const seen = new WeakSet();
-  window.__tagger = setInterval(() => document.querySelectorAll('.js-plotly-plot').forEach(gd => {
-    if (!seen.has(gd)) { seen.add(gd); window.__plots += 1; } }), 100); }"""
-
-
 def _mounted_during(page, ms: int) -> int:
-    before = page.evaluate("() => window.__plots")
+    before = plots_mounted(page)
     page.wait_for_timeout(ms)
-    return page.evaluate("() => window.__plots") - before
+    return plots_mounted(page) - before
 
 
 @pytest.mark.browser
@@ -97,7 +98,7 @@ def test_paused_charts_stay_put(page, server):
     pause = page.get_by_role("button", name="Pause", exact=True)
     expect(pause).to_be_visible(timeout=60_000)
     _changes(page, 0)  # drawing
-    page.evaluate(COUNT_PLOTS)
+    count_plots(page)
     assert _mounted_during(page, 3000) >= 2  # at least the curves, at least once a second
     pause.click()
     expect(page.get_by_role("button", name="Resume", exact=True)).to_be_visible(timeout=20_000)
