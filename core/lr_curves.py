@@ -159,8 +159,12 @@ def record_curve(spec: dict[str, Any], run: dict[str, Any] | None = None) -> Cur
             sched = build_scheduler(spec, opt, run)
         except FormulaError:
             raise
-        except ZeroDivisionError:
-            raise ValueError(lr_notes.zero_length_phase(spec, run)) from None
+        except ZeroDivisionError as exc:
+            if spec["kind"] != "OneCycleLR":
+                raise ValueError(f"torch refused these settings: {exc}") from None
+            p = spec["params"]
+            total = p["total_steps"] or run["epochs"] * run["steps_per_epoch"]
+            raise ValueError(lr_notes.onecycle_zero_warm_up(p["pct_start"], total)) from None
         except (ValueError, TypeError) as exc:
             raise ValueError(f"torch refused these settings: {exc}") from None
         if spec["kind"] == "ReduceLROnPlateau":

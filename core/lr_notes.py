@@ -80,24 +80,18 @@ def zero_division(kind: str, i: int) -> Note:
                 "pct_start = 0 or 1 over a short cycle). Move the parameter away from the edge.")
 
 
-def zero_length_phase(spec: dict[str, Any], run: dict[str, Any]) -> str:
-    """Why torch raised ZeroDivisionError while building the scheduler (it computes the LR of
-    step 0 in its constructor), and the nearest setting that works."""
-    p = spec["params"]
-    if spec["kind"] != "OneCycleLR":
-        return (f"torch divided by zero while setting up {spec['kind']}: a phase of length zero. "
-                "Move the parameter at its edge (a zero length or factor) a little.")
-    total = p["total_steps"] or run["epochs"] * run["steps_per_epoch"]
-    pct = p["pct_start"]
-    # torch: the warm-up ends at step pct_start * total_steps - 1 and starts at step 0
-    if total > 2:
-        fix = f"e.g. {round(2 / total, 6):g}, a warm-up of one step"
+def onecycle_zero_warm_up(pct_start: float, total_steps: int) -> str:
+    """Why torch's OneCycleLR divides by zero when pct_start x total_steps = 1 (its warm-up
+    runs from step 0 to step pct_start x total_steps - 1, and the constructor already computes
+    the LR of step 0), and a pct_start that works."""
+    if total_steps > 2:
+        fix = f"e.g. {round(2 / total_steps, 6):g}, a warm-up of one step"
     else:  # shorter than one step: torch then starts in the next phase
-        fix = f"e.g. {pct / 2:g}, no warm-up step"
-    return (f"OneCycleLR: pct_start {pct:g} x total_steps {total} = {pct * total:g}, so the "
-            f"warm-up phase runs from step 0 to step {pct * total - 1:g}: length zero, and torch "
-            f"divides by that length when it computes the first LR. Change pct_start ({fix}) "
-            "or the number of steps.")
+        fix = f"e.g. {pct_start / 2:g}, no warm-up step"
+    return (f"OneCycleLR: pct_start {pct_start:g} x total_steps {total_steps} = "
+            f"{pct_start * total_steps:g}, so the warm-up phase runs from step 0 to step "
+            f"{pct_start * total_steps - 1:g}: length zero, and torch divides by that length "
+            f"when it computes the first LR. Change pct_start ({fix}) or the number of steps.")
 
 
 def schedule_notes(spec: dict[str, Any], run: dict[str, Any], curve: Any) -> list[Note]:

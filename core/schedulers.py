@@ -24,7 +24,7 @@ from typing import Any
 import torch
 from torch.optim import lr_scheduler as L
 
-from core.lr_notes import zero_length_phase
+from core.lr_notes import onecycle_zero_warm_up
 
 PER_BATCH = ("onecycle", "cyclic", "cosine_warm_restarts")
 PER_EPOCH = ("step", "multistep", "exponential", "cosine", "linear", "polynomial", "plateau")
@@ -66,9 +66,7 @@ def build_torch_scheduler(cfg: Any, optimizer: torch.optim.Optimizer,
                                 div_factor=cfg.div_factor, final_div_factor=cfg.final_div_factor,
                                 three_phase=cfg.three_phase, cycle_momentum=False)
         except ZeroDivisionError:  # the same explanation as the LR scheduler page's
-            spec = {"kind": "OneCycleLR",
-                    "params": {"total_steps": total, "pct_start": cfg.pct_start}}
-            raise ValueError(zero_length_phase(spec, {})) from None
+            raise ValueError(onecycle_zero_warm_up(cfg.pct_start, total)) from None
     if s == "cyclic":
         return L.CyclicLR(optimizer, base_lr=cfg.base_lr or cfg.lr / 10, max_lr=peak,
                           step_size_up=cfg.step_size_up, mode=cfg.cyclic_mode, gamma=cfg.gamma,
