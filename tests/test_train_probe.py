@@ -263,7 +263,9 @@ def test_image_sets_get_a_ten_class_confusion_matrix(digits):
     result, snap = digits
     c, val = snap["confusion"], result.data.val
     n = c["n"]  # a short run's final matrix gets what its cost budget pays for
-    assert 1 <= n <= c["total"] == len(val) and sum(map(sum, c["matrix"])) == n
+    assert c["total"] == len(val)
+    assert 1 <= n <= c["total"]
+    assert sum(map(sum, c["matrix"])) == n
     with torch.no_grad():
         pred = result.model.eval()(result.data.prepare(val.x[:n], train=False)).argmax(-1)
     assert c["matrix"] == torch.bincount(val.y[:n] * 10 + pred, minlength=100).view(10, 10).tolist()
