@@ -173,8 +173,9 @@ class TrainConfig:
     seed: int = _f(0, "Seed for weights and batch order.", "run")
     device: str = _f("auto", "Where to train: auto picks cuda, then mps, then cpu.", "run",
                      choices=DEVICES)
-    threads: int = _f(0, "CPU threads for torch (0 = torch's default, fewer while other "
-                      "processes keep cores busy).", "run")
+    threads: int = _f(0, "CPU threads for torch. 0 = automatic: 1 for a small dense model "
+                      "(the default spiral MLP), else torch's default, fewer while other "
+                      "processes keep cores busy.", "run")
     log_every: int = _f(20, "Report a BatchEnded event every N optimizer steps (a host sync).",
                         "run")
 
