@@ -7,6 +7,7 @@ the hand-computed mu, sigma^2 and output next to the real layer's kernel statist
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 
 import torch
@@ -184,12 +185,12 @@ def probe_mask(spec: NormSpec, layer: nn.Module, x: torch.Tensor,
     that the output is constant (one element: (x - x) / sqrt(eps) = 0).
     """
     check_index(spec, idx)
-    xr = x.detach().clone().requires_grad_(True)
-    mode = layer.training
-    snapshot = {k: v.clone() for k, v in layer.state_dict().items()}
-    forward(spec, layer, xr)[idx].backward()
-    layer.load_state_dict(snapshot)  # a train-mode call moved the running stats; undo it
-    layer.train(mode)
+    # float64 on a copy: with two elements per set and a small eps the output is ±1 to within
+    # ~eps, so float32 rounds the true (tiny, nonzero) gradient to 0; the copy also keeps a
+    # train-mode call from moving the real layer's running statistics.
+    probe = copy.deepcopy(layer).double()
+    xr = x.detach().double().requires_grad_(True)
+    forward(spec, probe, xr)[idx].backward()
     mask = xr.grad != 0
     mask[idx] = True
     return mask

@@ -34,7 +34,7 @@ with tabs[0]:
         sections.axes(spec, inputs, idx, layout)
         failed = False
     except ValueError as exc:
-        sections.explain_error(exc)
+        sections.explain_error(exc, text.single_value_fix(spec, inputs.batch))
         failed = True
 with tabs[1]:
     if failed:

@@ -135,6 +135,52 @@ def test_bad_settings_show_messages_not_tracebacks(run_page):
     assert any("more than one value per channel" in e.value for e in at.error)
 
 
+def _errors(at) -> str:
+    return " ".join(e.value for e in at.error)
+
+
+def test_a_single_value_error_names_the_setting_that_caused_it(run_page):
+    # eval mode: the warm-up batches fail, so N (already 4) is not the thing to change
+    at = run_page(PAGE, query={"norm_layer": "BatchNorm1d", "norm_mode": "eval",
+                               "norm_rs_batch": "1"})
+    assert "Expected more than 1" in _errors(at)
+    assert "raise *Batch size of those steps* (sidebar) to 2" in _errors(at)
+    assert "N ≥ 2" not in _errors(at)
+    # InstanceNorm fails in eval mode too: only H·W helps
+    at = run_page(PAGE, query={"norm_layer": "InstanceNorm2d", "norm_mode": "eval",
+                               "norm_h": "1", "norm_w": "1"})
+    assert "make H·W > 1" in _errors(at)
+    assert "eval mode with running statistics" not in _errors(at)
+    # train mode: N is the fix; the Train vs eval tab's error names its own batch size
+    at = run_page(PAGE, query={"norm_layer": "BatchNorm1d", "norm_n": "1"})
+    assert "set N ≥ 2 (now 1)" in _errors(at)
+    at = run_page(PAGE, query={"norm_rs_batch": "1", "norm_h": "1", "norm_w": "1"})
+    assert "the sidebar's *Batch size of those steps* (1)" in _errors(at)
+
+
+def test_two_element_sets_with_tiny_eps_pass_the_autograd_check(run_page):
+    at = run_page(PAGE, query={"norm_layer": "LayerNorm", "norm_shape": "W", "norm_w": "2",
+                               "norm_eps": "1e-08"})
+    assert not at.error, _errors(at)
+    assert any("Checked against the real layer" in s.value for s in at.success)
+
+
+def _warnings(at) -> str:
+    return " ".join(w.value for w in at.warning)
+
+
+def test_edge_settings_are_explained_per_layer(run_page):
+    at = run_page(PAGE, query={"norm_layer": "InstanceNorm2d", "norm_mode": "eval",
+                               "norm_momentum": "None"})
+    assert "never updates its running statistics" in _warnings(at)
+    at = run_page(PAGE, query={"norm_layer": "BatchNorm2d", "norm_mode": "eval",
+                               "norm_momentum": "None"})
+    assert "never updates" not in _warnings(at)
+    at = run_page(PAGE, query={"norm_layer": "RMSNorm", "norm_shape": "W", "norm_w": "1"})
+    assert "the output is ±γ" in _warnings(at)
+    assert "β" not in _warnings(at)  # RMSNorm has no shift
+
+
 def test_deep_link_reproduces_the_view(run_page):
     at = run_page(PAGE, query={"norm_layer": "GroupNorm", "norm_groups": "3", "norm_pick_c": "4",
                                "norm_eps": "0.1"})
@@ -154,7 +200,9 @@ def test_experiment_runs_only_on_the_button(at):
     at.selectbox(key="norm_exp_opt").set_value("adam").run()
     at.select_slider(key="norm_exp_lr").set_value(0.003).run()
     at.select_slider(key="norm_exp_batch").set_value(64).run()
+    at.number_input(key="norm_exp_seed").set_value(3).run()
     _ok(at)
+    assert at.query_params["norm_exp_seed"] in (["3"], "3")
     assert "norm_exp_chart" not in {c.key for c in at.get("plotly_chart")}
     at.button(key="norm_exp_run").click().run()
     _ok(at)

@@ -99,15 +99,13 @@ def noise_figure(c: int, h: int, w: int, groups: int, dist: InputDist):
     return charts.noise_vs_batch(noise(c, h, w, groups, dist))
 
 
-def explain_error(exc: ValueError) -> None:
-    """torch's train-mode refusal, with the reason."""
+def explain_error(exc: ValueError, advice: str) -> None:
+    """torch's train-mode refusal, with the reason and `advice` (norm_text.single_value_fix)."""
     msg = str(exc)
     if "Expected more than 1" in msg:
-        st.error(f"torch says: *{msg}*. Here each statistics set holds a single value: its "
+        st.error(f"torch says: *{msg}*. Here a statistics set holds a single value: its "
                  "variance is 0 and x − μ = 0, so every output would be β and no gradient could "
-                 "flow; torch refuses instead. Use more elements: N ≥ 2 for BatchNorm1d, "
-                 "N·H·W > 1 for BatchNorm2d, H·W > 1 for InstanceNorm2d, or eval mode with "
-                 "running statistics.", icon=":material/error:")
+                 f"flow; torch refuses instead. {advice}", icon=":material/error:")
     else:
         st.error(f"That setting can't be used: {msg}", icon=":material/error:")
 
@@ -138,9 +136,17 @@ def axes(spec: NormSpec, inputs: Inputs, idx, layout: str) -> None:
     else:
         st.error("The real layer's dependencies differ from the rule: please report this.")
     if we.members == 1 and not spec.uses_running_stats:
-        st.warning("Each statistics set has a single element, so x − μ = 0 and the output is just "
-                   "β: this layer setting erases the input. Normalise over more elements.")
+        erased = ("x / RMS(x) = ±1, so the output is ±γ: only the sign of the input survives"
+                  if spec.layer == "RMSNorm" else "x − μ = 0 and the output is just β: this "
+                  "layer setting erases the input")
+        st.warning(f"Each statistics set has a single element, so {erased}. Normalise over more "
+                   "elements.")
     st.markdown(text.example_table(we, spec))
+    if spec.layer == "InstanceNorm2d" and spec.uses_running_stats and spec.momentum is None:
+        st.warning("InstanceNorm2d with momentum=None never updates its running statistics "
+                   "(torch passes momentum 0.0, unlike BatchNorm's cumulative average): eval "
+                   "mode uses the initial running_mean 0 and running_var 1.",
+                   icon=":material/warning:")
     if spec.layer in norm_axes.RUNNING and not spec.training and not spec.track_running_stats:
         st.info("track_running_stats=False: there are no running statistics, so eval mode "
                 "normalises with the batch's own statistics, exactly like train mode.")
@@ -175,7 +181,8 @@ def train_eval(spec: NormSpec, inputs: Inputs) -> None:
     try:
         trace = running(c, h, w, inputs, spec.eps_value)
     except ValueError as exc:
-        explain_error(exc)
+        st.error(f"That setting can't be used: {exc} Here the batch is the sidebar's *Batch "
+                 f"size of those steps* ({inputs.batch}).", icon=":material/error:")
         return
     st.plotly_chart(running_figure(c, h, w, inputs, spec.eps_value), theme="streamlit",
                     key="norm_running")
@@ -184,7 +191,8 @@ def train_eval(spec: NormSpec, inputs: Inputs) -> None:
     st.markdown(
         f"nn.BatchNorm2d({c}, momentum={mom}) after {trace['num_batches_tracked']} training "
         f"batches of {inputs.batch}. Lines: the buffers; faint dots: each batch's own mean and "
-        "unbiased variance (running_var uses the unbiased one); dotted: the true values.\n\n"
+        "unbiased variance (running_var uses the unbiased one); ticks at the right edge: the "
+        "true values.\n\n"
         f"- In **eval** mode the output is (x − running_mean) / √(running_var + ε)·γ + β: "
         f"max difference from that formula {ev['eval_vs_formula']:.2g}.\n"
         f"- On the last training batch, eval and train outputs differ by up to "

@@ -236,3 +236,26 @@ def batch_one_table(rows: list[dict]) -> str:
                   else f"works (output std {r['out_std']:.3f})")
         lines.append(f"| {r['case']} | {tuple(r['input'])} | {result} |")
     return "\n".join(lines)
+
+
+def single_value_fix(spec: NormSpec, batch: int) -> str:
+    """What to change when torch refuses a statistic over one value ("Expected more than 1").
+
+    The fix depends on which call failed: the layer on the batch (train mode, or eval without
+    running statistics) or the warm-up batches of `batch` that fill the running statistics.
+    """
+    n, _, h, w = spec.shape
+    raise_batch = "raise *Batch size of those steps* (sidebar)"
+    if spec.layer == "InstanceNorm2d":
+        return ("InstanceNorm2d normalises each sample's channel over H×W, in train and eval "
+                f"mode alike, and H·W = {h * w} here: make H·W > 1.")
+    features = spec.layer == "BatchNorm1d" and spec.bn1d_view == "features"
+    if spec.uses_running_stats:  # the warm-up batches failed, not the batch shown
+        return (f"Eval mode uses running statistics trained on warm-up batches of {batch}: "
+                + (f"{raise_batch} to 2 or more." if features else
+                   f"batch·H·W = {batch * h * w}; {raise_batch} or H·W so that it is above 1."))
+    if features:
+        return (f"BatchNorm1d on x.flatten(1) normalises each feature over the batch alone: set "
+                f"N ≥ 2 (now {n}), or use eval mode with running statistics.")
+    return (f"{spec.layer} normalises each channel over N·H·W = {n * h * w} values: make "
+            "N·H·W > 1, or use eval mode with running statistics.")

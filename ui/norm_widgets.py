@@ -52,8 +52,10 @@ def sidebar() -> Inputs:
         st.subheader("Running statistics")
         momentum = state.select_slider("momentum", MOMENTA, "0.1", key="norm_momentum",
                                        help="BatchNorm's and InstanceNorm's running statistics "
-                                       "(eval mode, and the Train vs eval tab). None: a "
-                                       "cumulative average of all batches.")
+                                       "(eval mode, and the Train vs eval tab). None: "
+                                       "BatchNorm keeps a cumulative average of all batches; "
+                                       "InstanceNorm2d never updates them (torch passes "
+                                       "momentum 0.0).")
         steps = state.slider("Training steps before eval", 1, 100, 50, key="norm_steps")
         batch = state.slider("Batch size of those steps", 1, 32, 8, key="norm_rs_batch")
     return Inputs((n, c, h, w), InputDist(shift, spread, frac, size, int(seed)),
