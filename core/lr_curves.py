@@ -200,6 +200,9 @@ def _record_steps(curve: Curve, spec: dict[str, Any], run: dict[str, Any], sched
         except ZeroDivisionError:
             curve.notes.append(lr_notes.zero_division(spec["kind"], i))
             return
+        except OverflowError:
+            curve.notes.append(lr_notes.overflow(spec["kind"], i))
+            return
 
 
 def _step(sched: Any, fractional: bool, i: int, run: dict[str, Any]) -> None:

@@ -75,9 +75,23 @@ def onecycle_overrun(exc: Exception, i: int, n: int) -> Note:
 
 def zero_division(kind: str, i: int) -> Note:
     """Some settings make a torch formula divide by zero (e.g. OneCycleLR pct_start = 1)."""
+    onecycle = (" For OneCycleLR, pct_start = 1 (or three_phase with 2·pct_start·total_steps = "
+                "total_steps + 1) leaves the last phase empty, so the scheduler.step() after the "
+                "last batch divides by zero; take pct_start a little below that."
+                if kind in ("OneCycleLR", "SequentialLR", "ChainedScheduler") else "")
     return Note("torch", f"{kind} divided by zero at step {i}",
-                "torch raised ZeroDivisionError: a phase of length zero (e.g. OneCycleLR with "
-                "pct_start = 0 or 1 over a short cycle). Move the parameter away from the edge.")
+                "torch raised ZeroDivisionError: a phase of the schedule has length zero."
+                f"{onecycle} Move the parameter away from the edge.")
+
+
+def overflow(kind: str, i: int) -> Note:
+    """torch's CyclicLR scales with Python floats that overflow on long runs."""
+    return Note("torch", f"{kind} overflowed at step {i}",
+                "torch raised OverflowError: CyclicLR computes its amplitude scale in Python "
+                "floats, 1 / 2.0**(cycle − 1) for triangular2 and gamma**step for exp_range, and "
+                "2.0**1024 or gamma**step past about 1.8e308 is out of range. By then "
+                "triangular2's amplitude is 0 to double precision; with exp_range keep gamma ≤ 1 "
+                "or train fewer steps. The curve stops here.")
 
 
 def onecycle_zero_warm_up(pct_start: float, total_steps: int) -> str:
@@ -100,6 +114,7 @@ def schedule_notes(spec: dict[str, Any], run: dict[str, Any], curve: Any) -> lis
     n = run["epochs"] * (run["steps_per_epoch"] if run["step_every"] == "batch" else 1)
     for s, steps in _spans(spec, n):
         notes += _kind_notes(s["kind"], s["params"], run, steps)
+    notes += _composite_notes(spec, n)
     if spec["kind"] == "SequentialLR":
         late = [m for m in spec["params"]["milestones"] if m >= n]
         if late:
@@ -117,6 +132,55 @@ def schedule_notes(spec: dict[str, Any], run: dict[str, Any], curve: Any) -> lis
                           "climbs the loss, an infinite one destroys the weights. Check the "
                           "factor or formula."))
     return notes
+
+
+# Schedulers whose step computes the LR from their own base LR instead of scaling the current
+# one: inside a ChainedScheduler they overwrite what the schedulers before them did.
+SETS_LR = ("LambdaLR", "CosineAnnealingWarmRestarts", "CyclicLR", "OneCycleLR")
+
+
+def _composite_notes(spec: dict[str, Any], n: int) -> list[Note]:
+    """Where torch's composite schedulers depart from the simple formula shown (found by
+    comparing torch's curves with the formula for every pair of child kinds)."""
+    kids = spec.get("children") or []
+    kinds = [c["kind"] for c in kids]
+    out: list[Note] = []
+    if spec["kind"] == "ChainedScheduler":
+        direct = sorted({k for k in kinds if k in SETS_LR})
+        if direct:
+            out.append(Note("page", "Here the factors don't simply multiply",
+                            f"{', '.join(direct)} set(s) the LR from its own base LR at every "
+                            "step instead of scaling the current LR, so it overwrites what the "
+                            "schedulers before it in the chain did, and the ones after it scale "
+                            "only their step-to-step ratio onto its value. The product formula "
+                            "holds for multiplying schedulers only; the curve is torch's."))
+        cos = [c["params"] for c in kids if c["kind"] == "CosineAnnealingLR"]
+        if any(p["eta_min"] != 0 or n - 1 > p["T_max"] for p in cos):
+            out.append(Note("page", "CosineAnnealingLR chains as a factor only part of the way",
+                            "torch's chainable cosine step is a ratio only while eta_min = 0 and "
+                            "up to T_max; with eta_min > 0, or past T_max (where its step adds "
+                            "to the LR), the chained curve leaves the product formula."))
+    if spec["kind"] == "SequentialLR":
+        # CyclicLR and OneCycleLR compute from their own parameters, not from initial_lr
+        others = [k for k in kinds if k not in ("OneCycleLR", "CyclicLR")]
+        if "OneCycleLR" in kinds and others:
+            p = kids[kinds.index("OneCycleLR")]["params"]
+            out.append(Note("page", "OneCycleLR changes everyone's starting LR",
+                            "Building OneCycleLR sets the optimizer's initial_lr to max_lr / "
+                            f"div_factor = {p['max_lr'] / p['div_factor']:g}, and every scheduler "
+                            f"in the sequence starts from initial_lr: {', '.join(others)} start(s) "
+                            "from that, not from the optimizer's lr."))
+        elif kinds and kinds[0] == "CyclicLR" and others:
+            out.append(Note("page", "CyclicLR changes everyone's starting LR",
+                            "CyclicLR, built first, sets the LR to its base_lr = "
+                            f"{kids[0]['params']['base_lr']:g} before the optimizer's "
+                            f"initial_lr is recorded, so {', '.join(others)} start(s) from "
+                            "base_lr, not from the optimizer's lr."))
+        if "MultiplicativeLR" in kinds[1:]:
+            out.append(Note("page", "MultiplicativeLR carries on",
+                            "MultiplicativeLR multiplies the LR it is handed at its milestone; it "
+                            "does not restart from the base LR like the other schedulers."))
+    return out
 
 
 def _spans(spec: dict[str, Any], n: int) -> list[tuple[dict[str, Any], int]]:

@@ -84,7 +84,8 @@ PARAMS: dict[str, tuple[Param, ...]] = {
         Param("final_div_factor", "float", 1e4, "Final LR = starting LR / final_div_factor.", 1.0,
               1e12),
         Param("three_phase", "bool", False, "Come back down to the starting LR symmetrically, "
-              "then anneal to the final LR (fast.ai's original shape)."),
+              "then anneal to the final LR: the shape of Smith's original paper (the default "
+              "two phases follow fastai)."),
     ),
     "CyclicLR": (
         Param("base_lr", "float", 0.01, "Lower bound of the cycle (replaces the optimizer's lr).",
@@ -119,7 +120,8 @@ PARAMS: dict[str, tuple[Param, ...]] = {
               "torch never restores it).", 1, 1_000_000),
     ),
     "PolynomialLR": (
-        Param("total_iters", "int", 30, "Steps until the LR reaches 0.", 1, 1_000_000),
+        Param("total_iters", "int", 30, "Steps until the LR reaches 0 (with power 0 the "
+              "factor (1 − t/T)**0 stays 1: the LR never moves).", 1, 1_000_000),
         Param("power", "float", 2.0, "Power of the polynomial (1 = linear).", 0.0, 100.0),
     ),
     "MultiplicativeLR": (
@@ -143,7 +145,8 @@ PARAMS: dict[str, tuple[Param, ...]] = {
               "abs: better than best -/+ threshold.", choices=("rel", "abs")),
         Param("cooldown", "int", 0, "Epochs after a reduction during which bad epochs are not "
               "counted.", 0, 1000),
-        Param("min_lr", "float", 1e-3, "The LR never goes below this.", 0.0, 10.0),
+        Param("min_lr", "float", 1e-3, "A reduction never takes the LR below this (an LR "
+              "already below it is left alone: torch never raises the LR).", 0.0, 10.0),
         Param("eps", "float", 1e-8, "A reduction smaller than this is skipped.", 0.0, 1.0),
     ),
     "SequentialLR": (

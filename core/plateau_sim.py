@@ -141,6 +141,9 @@ def _explain(s: ReduceLROnPlateau, value: float, best: float, need: float, bad_b
         return "reduced", (f"{reason} -> LR {lr_before:.6g} x {s.factor:g} = {lr:.6g}"
                            f"{clamp}{cool}")
     target = max(lr_before * s.factor, s.min_lrs[0])
+    if lr_before < s.min_lrs[0]:
+        return "floor", (f"{reason}, but the LR {lr_before:.6g} is already below min_lr "
+                         f"{s.min_lrs[0]:g} and torch never raises it: unchanged{cool}")
     if target >= lr_before or lr_before - target <= s.eps and target == s.min_lrs[0]:
         return "floor", (f"{reason}, but the LR is already at min_lr {s.min_lrs[0]:g}: "
                          f"unchanged{cool}")

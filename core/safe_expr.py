@@ -192,9 +192,10 @@ def _check_exponent(node: ast.AST) -> None:
         negate, value = isinstance(value.op, ast.USub), value.operand
     if isinstance(value, ast.Constant) and isinstance(value.value, (int, float)) \
             and not isinstance(value.value, bool):
-        if abs(float(value.value)) > MAX_EXPONENT:
+        if abs(value.value) > MAX_EXPONENT:  # no float(): a long int literal would overflow
             sign = "-" if negate else ""
-            raise ValueError(f"the exponent {sign}{value.value} is too large (limit "
+            shown = f"{value.value:g}" if abs(value.value) < 1e300 else "a huge number"
+            raise ValueError(f"the exponent {sign}{shown} is too large (limit "
                              f"{MAX_EXPONENT:g})")
 
 

@@ -210,6 +210,29 @@ def test_onecycle_warm_up_of_zero_steps_is_explained(total, pct, three):
         assert curve.lr[1] == pytest.approx(0.1)
 
 
+@pytest.mark.parametrize("params, epochs", [
+    ({"mode": "triangular2", "step_size_up": 5}, 400),  # 2.0 ** (cycle - 1) past cycle 1024
+    ({"mode": "exp_range", "gamma": 2.0, "step_size_up": 10}, 40),  # 2.0 ** step
+])
+def test_cyclic_overflow_in_torch_stops_the_curve_with_a_note(params, epochs):
+    run = {"epochs": epochs, "steps_per_epoch": 50}
+    curve = record_curve({"kind": "CyclicLR", "params": params}, run)
+    with pytest.raises(OverflowError):  # what torch itself does, one step further
+        hand_loop(lambda o: L.CyclicLR(o, base_lr=0.001, max_lr=0.01, **params),
+                  len(curve.lr) + 1)
+    note = next(n for n in curve.notes if "overflowed" in n.title)
+    assert f"at step {len(curve.lr) - 1}" in note.title and "OverflowError" in note.text
+
+
+def test_onecycle_empty_last_phase_is_explained():
+    run = {"epochs": 20, "steps_per_epoch": 1, "step_every": "batch"}
+    curve = record_curve({"kind": "OneCycleLR", "params": {"total_steps": 20, "pct_start": 1.0}},
+                         run)
+    note = next(n for n in curve.notes if "divided by zero" in n.title)
+    assert "pct_start = 1" in note.text and "after the last batch" in note.text
+    assert len(curve.lr) == 20  # every batch trained; only the final step() fails
+
+
 def test_pitfall_notes():
     cos = record_curve({"kind": "CosineAnnealingLR", "params": {"T_max": 5}}, RUN)
     assert any("comes back up" in n.title for n in cos.notes)

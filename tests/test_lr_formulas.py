@@ -127,3 +127,59 @@ def test_sequential_and_chained(warm, milestone, gamma):
     for t in range(40):
         assert seq.lr[t] == pytest.approx(F.sequential_at(full, [milestone], 0.1, t), rel=1e-9)
         assert chain.lr[t] == pytest.approx(F.chained_at(full, 0.1, t), rel=1e-9)
+
+
+CHILD_PARAMS = {
+    "StepLR": {"step_size": 3, "gamma": 0.5}, "MultiStepLR": {"milestones": [4, 9]},
+    "ExponentialLR": {}, "CosineAnnealingLR": {"T_max": 10, "eta_min": 0.0},
+    "LinearLR": {"start_factor": 0.2, "total_iters": 5},
+    "ConstantLR": {"factor": 0.3, "total_iters": 4}, "PolynomialLR": {"total_iters": 12},
+    "LambdaLR": {"lr_lambda": "0.9 ** epoch"}, "MultiplicativeLR": {"lr_lambda": "0.9"},
+    "CosineAnnealingWarmRestarts": {"T_0": 5},
+    "CyclicLR": {"base_lr": 0.01, "max_lr": 0.1, "step_size_up": 3, "cycle_momentum": False},
+    "OneCycleLR": {"max_lr": 0.1, "total_steps": 40, "cycle_momentum": False},
+}
+COMPOSITE_NOTES = ("don't simply multiply", "chains as a factor", "starting LR", "carries on")
+
+
+def _composite(kind: str, a: str, b: str, t_max: int = 10):
+    kids = [{"kind": k, "params": dict(CHILD_PARAMS[k])} for k in (a, b)]
+    for k in kids:
+        if k["kind"] == "CosineAnnealingLR":
+            k["params"]["T_max"] = t_max
+    params = {"milestones": [6]} if kind == "SequentialLR" else {}
+    curve = record_curve({"kind": kind, "params": params, "children": kids}, {"epochs": 20})
+    full = [check_spec(k, child=True) for k in kids]
+
+    def formula(t: int) -> float:
+        if kind == "SequentialLR":
+            return F.sequential_at(full, [6], 0.1, t, 40)
+        return F.chained_at(full, 0.1, t)
+
+    matches = True
+    for t, got in enumerate(curve.lr):
+        try:
+            matches = got == pytest.approx(formula(t), rel=1e-9, abs=1e-14)
+        except ZeroDivisionError:  # the product form has no meaning for OneCycleLR
+            matches = False
+        if not matches:
+            break
+    noted = [n.title for n in curve.notes if any(w in n.title for w in COMPOSITE_NOTES)]
+    return matches, noted
+
+
+@pytest.mark.parametrize("kind", ["SequentialLR", "ChainedScheduler"])
+def test_composite_formula_holds_or_a_note_says_why(kind):
+    """Every pair of child kinds: where torch's curve leaves the formula shown, a note says so."""
+    kinds = list(CHILD_PARAMS)
+    silent = [(a, b) for a in kinds for b in kinds if _composite(kind, a, b) == (False, [])]
+    assert silent == []
+
+
+@pytest.mark.parametrize("kind, a, b", [
+    ("ChainedScheduler", "LinearLR", "StepLR"), ("ChainedScheduler", "ExponentialLR", "LinearLR"),
+    ("SequentialLR", "LinearLR", "CosineAnnealingLR"), ("SequentialLR", "StepLR", "CyclicLR"),
+    ("SequentialLR", "MultiplicativeLR", "StepLR"), ("SequentialLR", "CyclicLR", "OneCycleLR"),
+])
+def test_composites_that_follow_the_formula_get_no_note(kind, a, b):
+    assert _composite(kind, a, b, t_max=30) == (True, [])

@@ -116,6 +116,15 @@ def test_min_lr_floor_is_explained():
     assert min(curve.lr) == 0.02
 
 
+def test_an_lr_below_min_lr_is_left_alone_and_said_so():
+    curve = plateau({"shape": "plateaus", "noise": 0, "plateau_at": [3], "plateau_len": 36},
+                    patience=0, factor=0.5, min_lr=0.2)  # the LR starts at 0.1
+    floors = [s for s in curve.plateau if s.event == "floor"]
+    assert floors
+    assert all("already below min_lr 0.2 and torch never raises it" in s.why for s in floors)
+    assert set(curve.lr) == {0.1}
+
+
 def test_eps_skips_small_cuts():
     curve = plateau({"shape": "plateaus", "noise": 0, "plateau_at": [3], "plateau_len": 36},
                     patience=1, factor=0.5, min_lr=0, eps=0.06)

@@ -192,6 +192,20 @@ def test_bad_input_is_a_message_not_a_traceback():
     assert not at.exception and any("at most" in e.value for e in at.error)
 
 
+@pytest.mark.parametrize("query", [
+    {"lr_kind": "CyclicLR", "lr_cycliclr_mode": "triangular2", "lr_cycliclr_step_size_up": "5",
+     "lr_epochs": "400", "lr_spe": "50"},
+    {"lr_kind": "CyclicLR", "lr_cycliclr_mode": "exp_range", "lr_cycliclr_gamma": "2",
+     "lr_epochs": "40"},
+    {"lr_kind": "LambdaLR", "lr_lambdalr_lr_lambda": "2 ** 0x" + "f" * 290},
+])
+def test_overflow_is_a_message_not_a_traceback(query):
+    at = make_app(PAGE, query).run()
+    assert not at.exception, [e.value for e in at.exception]
+    said = " ".join(m.value for m in [*at.warning, *at.error])
+    assert "overflowed" in said or "too large" in said, said
+
+
 def test_deep_link_reproduces_the_view():
     query = {"lr_kind": "CyclicLR", "lr_cycliclr_mode": "exp_range", "lr_cycliclr_gamma": "0.99",
              "lr_epochs": "8", "lr_spe": "20", "lr_optimizer": "adam", "lr_xunit": "batches"}

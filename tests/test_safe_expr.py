@@ -86,6 +86,9 @@ def test_evaluates_like_python(text, epoch, expected):
     ("(" * 250 + "1" + ")" * 250, "characters long"),
     ("-" * 60 + "1", "nested"),
     ("-" * 250 + "1", "parts"),
+    ("2 ** 0x" + "f" * 290, "exponent a huge number is too large"),  # float() would overflow
+    ("2 ** -0x" + "f" * 290, "exponent -a huge number is too large"),
+    ("2 ** 5000", "exponent 5000 is too large"),
 ])
 def test_refuses_with_a_message(text, fragment):
     with pytest.raises(ValueError) as info:

@@ -20,16 +20,21 @@ SUMMARY: dict[str, str] = {
     "LinearLR": "Multiplies the base LR by a factor going linearly from start_factor to "
                 "end_factor over total_iters steps: the usual warmup.",
     "ConstantLR": "Multiplies the base LR by factor until total_iters, then uses the base LR.",
-    "PolynomialLR": "Decays the LR to zero over total_iters steps along (1 - t / T) ** power.",
+    "PolynomialLR": "Decays the LR along (1 - t / T) ** power, reaching zero at total_iters "
+                    "(with power 0 it stays at the base LR).",
     "MultiplicativeLR": "Multiplies the current LR by your formula at every step (so the "
                         "factors compound).",
     "LambdaLR": "Sets the LR to the base LR times your formula of the step count.",
     "ReduceLROnPlateau": "Watches a validation metric and cuts the LR when it stops improving "
                          "for more than `patience` epochs.",
     "SequentialLR": "Hands over from one scheduler to the next at the milestones (e.g. a "
-                    "linear warmup, then cosine). Each one restarts from its own beginning.",
-    "ChainedScheduler": "Steps all its schedulers at every step, so their factors multiply "
-                        "(e.g. a warmup times a decay running from step 0).",
+                    "linear warmup, then cosine). Each one restarts from its own beginning "
+                    "(MultiplicativeLR carries on; OneCycleLR and a leading CyclicLR move the "
+                    "starting LR: see the notes).",
+    "ChainedScheduler": "Steps all its schedulers at every step, so the factors of "
+                        "multiplying schedulers multiply (e.g. a warmup times a decay running "
+                        "from step 0). Schedulers that set the LR outright break that: see "
+                        "the notes.",
 }
 
 LATEX: dict[str, str] = {
