@@ -133,7 +133,9 @@ def prelu_snippet(cfg: PreluConfig) -> str:
     slope = TASKS[cfg.task][1]
     target = ("nn.functional.softplus(x)" if slope is None
               else f"nn.functional.prelu(x, torch.tensor([{float(slope)!r}]))")
-    return f'''import torch
+    return f'''import math
+
+import torch
 from torch import nn
 
 gen = torch.Generator().manual_seed({cfg.seed})
@@ -143,13 +145,17 @@ y = {target} + {cfg.noise:g} * torch.randn({cfg.n}, generator=gen)  # {TASKS[cfg
 model = nn.PReLU(init={cfg.init:g})  # one learnable slope a
 opt = torch.optim.SGD(model.parameters(), lr={cfg.lr:g})
 slopes = []
-for step in range({cfg.steps}):
+for step in range({cfg.steps} + 1):
     loss = nn.functional.mse_loss(model(x), y)
     slopes.append(model.weight.item())
+    if not (math.isfinite(loss.item()) and abs(slopes[-1]) < 1e6):
+        print(f"diverged after {{step}} steps: the learning rate is above 2 / curvature")
+        break
+    if step == {cfg.steps}:
+        break
     opt.zero_grad()
     loss.backward()  # only x < 0 contributes to dL/da
     opt.step()
-slopes.append(model.weight.item())
 neg = x < 0
 print(f"learned a = {{slopes[-1]:.4f}}; least-squares a* = "
       f"{{((x[neg] * y[neg]).sum() / (x[neg] ** 2).sum()).item():.4f}}")

@@ -106,14 +106,21 @@ def _jumps(module: nn.Module, x: np.ndarray, idx: np.ndarray, of_grad: bool) -> 
     """Where f or f' has a jump that survives bisection.
 
     The point is the round 6-decimal number inside the final bracket when there is one (so a
-    kink at 0 is probed at exactly 0, where autograd's own convention shows), else its middle.
+    kink at 0 is probed at exactly 0, where autograd's own convention shows), else the middle
+    rounded to 10 significant digits: the page prints that number, and autograd is asked at
+    exactly the float it names (x = 0.190476 would lie on the other side of softplus's switch
+    at threshold / beta = 1 / 5.25).
     """
     if idx.size == 0:
         return np.empty(0)
     a, b, size = _bisect(module, x[idx], x[idx + 1], of_grad)
     a, b = a[size > JUMP_TOL], b[size > JUMP_TOL]
-    rounded = np.round((a + b) / 2, 6)
-    where = np.where((a <= rounded) & (rounded <= b), rounded, (a + b) / 2) + 0.0  # no -0.0
+    mid = (a + b) / 2
+    rounded = np.round(mid, 6)
+    digits10 = np.array([float(f"{m:.10g}") for m in mid])
+    inside = (a <= digits10) & (digits10 <= b)
+    where = np.where((a <= rounded) & (rounded <= b), rounded,
+                     np.where(inside, digits10, mid)) + 0.0  # no -0.0
     return np.unique(where)
 
 
@@ -165,6 +172,18 @@ def _attained(x: np.ndarray, f: np.ndarray, g: np.ndarray, extreme: float, sign:
     return bool(np.any(flat | strict))
 
 
+def _refined(module: nn.Module, x: np.ndarray, f: np.ndarray, sign: int) -> float:
+    """The grid's min (sign +1) or max (-1), refined on a 1e-5 grid around it when it is an
+    interior local extremum: a narrow dip (Swish with a large beta) falls between 0.01-spaced
+    points and the grid value is off in the 4th digit."""
+    s = sign * f
+    i = int(np.argmin(s))
+    if not 0 < i < x.size - 1:
+        return float(f[i])
+    fine = values_and_grads(module, np.linspace(x[i - 1], x[i + 1], 2001))[0]
+    return float(sign * min(s[i], float(np.min(sign * fine))))
+
+
 def properties(name: str, params: dict[str, float] | None = None) -> Properties:
     """Measure every property of `name` with these parameters (see the module docstring)."""
     module = activation_module(name, params)
@@ -185,10 +204,13 @@ def properties(name: str, params: dict[str, float] | None = None) -> Properties:
     sparse_fraction = float(np.sum(weights[zero_run]))
 
     order = np.argsort(np.r_[x, near_x], kind="stable")
-    lo_grid = float(np.min(np.r_[f, f_near]))
-    hi_grid = float(np.max(np.r_[f, f_near]))
+    lo_grid, hi_grid = float(np.min(np.r_[f, f_near])), float(np.max(np.r_[f, f_near]))
     lo_all, hi_all = min(lo_grid, float(f_far.min())), max(hi_grid, float(f_far.max()))
     below, above = lo_grid - lo_all < 1.0, hi_all - hi_grid < 1.0
+    inf_attained = below and _attained(x, f, g, lo_all, +1)  # judged on the grid itself
+    sup_attained = above and _attained(x, f, g, hi_all, -1)
+    lo_all = min(lo_all, _refined(module, x, f, +1))
+    hi_all = max(hi_all, _refined(module, x, f, -1))
     return Properties(
         f0=float(values_and_grads(module, np.array([0.0]))[0][0]),
         mean=mean, std=std,
@@ -199,8 +221,7 @@ def properties(name: str, params: dict[str, float] | None = None) -> Properties:
         smooth=not any(k.is_kink for k in kinks),
         bounded_below=below, bounded_above=above,
         inf=lo_all + 0.0 if below else -np.inf, sup=hi_all + 0.0 if above else np.inf,
-        inf_attained=below and _attained(x, f, g, lo_all, +1),
-        sup_attained=above and _attained(x, f, g, hi_all, -1),
+        inf_attained=inf_attained, sup_attained=sup_attained,
         kinks=kinks,
     )
 

@@ -91,10 +91,10 @@ ACTIVATION_SPECS: dict[str, ActivationSpec] = {s.name: s for s in (
     ActivationSpec("logsigmoid", "LogSigmoid", note="log(sigmoid(x)): always negative."),
     ActivationSpec("tanhshrink", "Tanhshrink", note="x - tanh(x): flat near 0, linear far out."),
     ActivationSpec("softshrink", "Softshrink", (
-        _p("lambd", "lambda", 0.5, 0.0, 3.0, 0.05, "Width of the dead zone around 0."),),
+        _p("lambd", "lambda", 0.5, 0.0, 3.0, 0.05, "Half-width of the dead zone [-lambda, lambda]."),),
         note="Shrinks x towards 0 by lambda; exactly 0 inside [-lambda, lambda]."),
     ActivationSpec("hardshrink", "Hardshrink", (
-        _p("lambd", "lambda", 0.5, 0.0, 3.0, 0.05, "Width of the dead zone around 0."),),
+        _p("lambd", "lambda", 0.5, 0.0, 3.0, 0.05, "Half-width of the dead zone [-lambda, lambda]."),),
         note="Keeps x where |x| > lambda, else 0: f itself jumps at +-lambda."),
     ActivationSpec("threshold", "Threshold", (
         _p("threshold", "threshold", 0.0, -5.0, 5.0, 0.5, "x at or below this is replaced."),

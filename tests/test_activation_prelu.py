@@ -62,11 +62,14 @@ def test_bad_configs_are_refused(kwargs, message):
         PreluConfig(**kwargs)
 
 
-@pytest.mark.parametrize("task", list(TASKS))
-def test_snippet_reproduces_the_page(task):
-    cfg = PreluConfig(task=task, init=-0.3, lr=0.03, steps=40)
+@pytest.mark.parametrize("task, init, lr", [(task, -0.3, 0.03) for task in TASKS]
+                         + [("leaky", 1.5, 1.0)])  # the last one diverges after 17 steps
+def test_snippet_reproduces_the_page(task, init, lr):
+    cfg = PreluConfig(task=task, init=init, lr=lr, steps=300 if lr == 1.0 else 40)
     namespace: dict = {}
     with contextlib.redirect_stdout(io.StringIO()) as out:
         exec(prelu_snippet(cfg), namespace)  # noqa: S102 - our own generated code
-    assert namespace["slopes"] == pytest.approx(list(train_prelu(cfg).slope), rel=1e-6)
+    run = train_prelu(cfg)
+    assert namespace["slopes"] == pytest.approx(list(run.slope), rel=1e-6)
     assert "learned a" in out.getvalue()
+    assert ("diverged after" in out.getvalue()) is run.diverged

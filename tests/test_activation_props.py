@@ -110,9 +110,39 @@ def test_hardtanh_range_and_kinks_follow_its_parameters(lo, width):
     assert [k.x for k in p.kinks] == pytest.approx([lo, hi], abs=1e-6)
 
 
+@pytest.mark.parametrize("beta", [1.0, 3.0, 7.3, 10.0])
+def test_swish_minimum_is_exact_even_when_the_dip_is_narrow(beta):
+    # min of x·sigmoid(βx) is -W(1/e)/β = -0.278464542761074/β (Lambert W); for β = 7.3 the
+    # 0.01 grid alone gave -0.03813 (4.9e-4 off)
+    p = properties("swish", {"beta": beta})
+    assert p.inf == pytest.approx(-0.278464542761074 / beta, rel=1e-8)
+    assert p.inf_attained
+
+
 def test_range_text():
     assert range_text(properties("relu")) == "[0, inf)"
     assert range_text(properties("tanh")) == "(-1, 1)"
     assert range_text(properties("hardsigmoid")) == "[0, 1]"
     assert range_text(properties("logsigmoid")) == "(-inf, 0)"
     assert range_text(properties("threshold", {"threshold": 0.0, "value": 1.0})) == "(0, inf)"
+
+
+@pytest.mark.parametrize("beta, threshold", [(5.25, 1.0), (1.5, 1.0), (3.3, 13.0), (2.0, 5.0)])
+def test_kink_sentence_is_true_at_the_x_it_prints(beta, threshold):
+    """The page's sentence names an x and what autograd returns there: ask torch at that x."""
+    import re
+
+    import torch
+
+    from ui.activation_widgets import kink_text
+    kinks = properties("softplus", {"beta": beta, "threshold": threshold}).kinks
+    assert len(kinks) == 1
+    text = kink_text(kinks[0])
+    x = torch.tensor([float(re.search(r"At x = (\S+),", text).group(1))], dtype=torch.float64,
+                     requires_grad=True)
+    torch.nn.Softplus(beta, threshold)(x).sum().backward()
+    said = float(re.search(r"autograd returns ([-\d.e+]*\d)", text).group(1))
+    assert x.grad.item() == pytest.approx(said, rel=1e-3)
+    slopes = re.search(r"jumps from (\S+) to (\S+) \(a kink\)", text)
+    if slopes:  # a tiny jump (threshold 13: 2.3e-6) still reads as two different numbers
+        assert slopes.group(1) != slopes.group(2)

@@ -103,6 +103,12 @@ def test_bad_settings_give_messages_not_tracebacks(run_page):
     assert not at.exception and "wider" in at.warning[0].value
 
 
+@pytest.mark.parametrize("xrange", ["1", "", "1,2,3", "6,-6"])
+def test_a_malformed_range_in_the_url_falls_back_to_the_default(run_page, xrange):
+    at = ok(run_page(PAGE, query={"act_xrange": xrange}))
+    assert at.slider(key="act_xrange").value == (-6.0, 6.0)
+
+
 def test_depth_tab_every_control(run_page):
     at = ok(run_page(PAGE, query=DEPTH))
     assert len(at.get("plotly_chart")) == 3

@@ -87,9 +87,19 @@ def property_row(name: str, p: Properties) -> dict[str, Any]:
     }
 
 
+def _two(left: float, right: float) -> tuple[str, str]:
+    """Both numbers with enough digits that different values read differently (a softplus
+    switch far out, threshold 13, changes f' by only 2.3e-6)."""
+    for d in range(4, 13):
+        a, b = f"{left:.{d}g}", f"{right:.{d}g}"
+        if a != b or left == right:
+            return a, b
+    return a, b
+
+
 def kink_text(k: Kink) -> str:
     """A sentence about one special point, saying what autograd returns there."""
-    at = f"x = {k.x:g}"
+    at = f"x = {k.x:.10g}"
     if k.f_jump:
         return (f"At {at}, f itself jumps by {k.f_jump:+.4g}: no derivative exists there; "
                 f"autograd returns {k.autograd:.4g}.")
@@ -97,7 +107,9 @@ def kink_text(k: Kink) -> str:
         between = min(k.left, k.right) <= k.autograd <= max(k.left, k.right)
         how = ("a subgradient: PyTorch's pick between the one-sided slopes" if between
                else "outside the one-sided slopes")
-        return (f"At {at}, f' jumps from {k.left:.4g} to {k.right:.4g} (a kink); autograd "
-                f"returns {k.autograd:.4g} there, {how}.")
+        left, right = _two(k.left, k.right)
+        shown = _two(k.autograd, k.left if k.autograd != k.left else k.right)[0]
+        return (f"At {at}, f' jumps from {left} to {right} (a kink); autograd returns {shown} "
+                f"there, {how}.")
     return (f"At {at}, f' is {k.left:.4g} on both sides, but autograd returns {k.autograd:.4g} "
             f"exactly there.")

@@ -102,7 +102,9 @@ def slider(label: str, min_value: Any, max_value: Any, default: Any, *, key: str
     """st.slider bound to the URL; a single value or a (low, high) range."""
     def valid(v: Any) -> bool:
         values = v if isinstance(v, (list, tuple)) else (v,)
-        return all(min_value <= x <= max_value for x in values)
+        shape = default if isinstance(default, (list, tuple)) else (default,)
+        return (len(values) == len(shape) and list(values) == sorted(values)  # a (low, high)
+                and all(min_value <= x <= max_value for x in values))
     return _bound(st.slider, key, default, valid, label, min_value, max_value, **kw)
 
 
