@@ -183,6 +183,19 @@ def _composite_notes(spec: dict[str, Any], n: int) -> list[Note]:
     return out
 
 
+def _skipped_restart(t_0: int, t_mult: int, epochs: int) -> tuple[int, int, float] | None:
+    """(epoch, cycle, torch's log) of the first restart that torch's step(epoch) misses."""
+    if t_mult == 1:
+        return None
+    k, e = 1, t_0
+    while e <= epochs:
+        log = math.log(e / t_0 * (t_mult - 1) + 1, t_mult)  # torch's own expression
+        if int(log) < k:
+            return e, k, log
+        k, e = k + 1, e + t_0 * t_mult**k
+    return None
+
+
 def _spans(spec: dict[str, Any], n: int) -> list[tuple[dict[str, Any], int]]:
     """(scheduler, how many steps it drives) for the spec and each scheduler inside it."""
     kids = spec.get("children") or []
@@ -225,6 +238,16 @@ def _kind_notes(kind: str, p: dict[str, Any], run: dict[str, Any], n: int) -> li
     if kind == "CyclicLR" and p["base_lr"] > p["max_lr"]:
         out.append(Note("page", "base_lr is above max_lr",
                         "torch accepts it and the triangle is upside down."))
+    if kind == "CosineAnnealingWarmRestarts" and unit == "batch" and p["epoch_fraction"]:
+        skipped = _skipped_restart(p["T_0"], p["T_mult"], run["epochs"])
+        if skipped is not None:
+            e, k, log = skipped
+            out.append(Note("page", f"torch skips the restart at epoch {e}",
+                            f"step({e}) should start cycle {k} at the base LR, but torch finds "
+                            f"the cycle with int(math.log(...)) and the float log is {log!r}, "
+                            f"so it puts epoch {e} at the end of cycle {k - 1} (LR = eta_min). "
+                            "A floating-point slip in torch, not in the formula above; plain "
+                            "step() counting, or T_mult = 1, does not have it."))
     if kind == "CosineAnnealingWarmRestarts" and unit == "batch" and p["epoch_fraction"] \
             and run["order"] == "scheduler_first":
         out.append(Note("page", "Order doesn't matter for step(epoch)",

@@ -275,3 +275,21 @@ def test_every_parameter_has_a_default_that_checks():
             spec["children"] = children()
         assert check_spec(spec)["params"] == defaults(kind) | (
             {"milestones": [5]} if kind == "SequentialLR" else {})
+
+
+def test_torchs_skipped_warm_restart_is_pointed_out():
+    """torch's step(epoch) finds the cycle with int(math.log(243, 3)) == 4: epoch 121 (the
+    start of cycle 5 for T_0=1, T_mult=3) lands at the end of cycle 4 instead."""
+    run = {"epochs": 130, "steps_per_epoch": 2, "step_every": "batch"}
+    params = {"T_0": 1, "T_mult": 3, "epoch_fraction": True}
+    curve = record_curve({"kind": "CosineAnnealingWarmRestarts", "params": params}, run)
+    assert curve.lr[242] == 0.0  # torch's value at step(121.0): eta_min, not the base LR
+    note = next(n for n in curve.notes if "skips the restart" in n.title)
+    assert "epoch 121" in note.title and "4.999999999999999" in note.text
+    plain = record_curve({"kind": "CosineAnnealingWarmRestarts",
+                          "params": {**params, "epoch_fraction": False}}, run)
+    assert not any("skips the restart" in n.title for n in plain.notes)
+    assert plain.lr[121] == pytest.approx(0.1)  # step() counting restarts on time
+    other = record_curve({"kind": "CosineAnnealingWarmRestarts",
+                          "params": {**params, "T_mult": 2}}, run)
+    assert not any("skips the restart" in n.title for n in other.notes)
