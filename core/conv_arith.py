@@ -23,6 +23,7 @@ from core.size_report import (
     merge_torch,
     rounding_steps,
     run_layer,
+    settle_fixes,
 )
 
 PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
@@ -249,7 +250,7 @@ def build_conv(spec: ConvSpec, device: str = "cpu") -> nn.Module:
 
 def conv_report(spec: ConvSpec) -> SizeReport:
     """Formula, steps, problems and the real layer's output shape."""
-    problems = conv_problems(spec)
+    problems = settle_fixes(spec, conv_problems(spec), conv_problems)
     in_shape = (1, spec.in_channels, *spec.size)
     steps = () if conv_range_problems(spec) else conv_steps(spec)
     report = SizeReport(spec.layer, in_shape, None if problems else conv_out_shape(spec),

@@ -19,6 +19,15 @@ from core.pool_arith import AdaptiveSpec, PoolSpec, adaptive_windows
 
 ZERO_PAD = -1  # a padding cell that holds a constant (zeros, or -inf for max pooling)
 OUTSIDE = -2  # beyond the padded input: only a ceil_mode window reaches it
+# The picture lists every window's taps per axis; past this many (a 16384 input under an
+# 8192 kernel lists 67 million) it is not drawn: memory, and no one can see them anyway.
+MAX_TAPS = 2_000_000
+
+
+def too_many_taps(out_shape: tuple[int, ...], kernel: tuple[int, ...]) -> int | None:
+    """The number of window taps the picture would list, when that is over MAX_TAPS."""
+    taps = sum(o * k for o, k in zip(out_shape[-len(kernel):], kernel, strict=True))
+    return taps if taps > MAX_TAPS else None
 INPUT, PADDING, OVERHANG = 0, 1, 2  # cell kinds
 
 

@@ -128,10 +128,11 @@ def apply_kernel(image: np.ndarray, kernel: np.ndarray, stride: int = 1,
 
 def filter_code(kernel: np.ndarray, stride: int, padding: str) -> str:
     """A runnable snippet applying this kernel to a picture."""
-    rows = ",\n    ".join("[" + ", ".join(f"{v:.4g}" for v in row) + "]" for row in kernel)
-    return (
+    rows = ",\n    ".join("[" + ", ".join(f"{float(v):.8g}" for v in row) + "]" for row in kernel)
+    return (  # dtype: whole-number kernels (Sobel) would otherwise be int64, which conv2d refuses
         "import torch\nimport torch.nn.functional as F\n\n"
-        f"kernel = torch.tensor([\n    {rows},\n])[None, None]  # (out=1, in=1, kh, kw)\n"
+        f"kernel = torch.tensor([\n    {rows},\n], dtype=torch.float32)[None, None]"
+        "  # (out=1, in=1, kh, kw)\n"
         "image = torch.rand(1, 1, 64, 64)  # (N, C, H, W) grey picture in 0..1\n"
         f"feature_map = F.conv2d(image, kernel, stride={stride}, padding={padding!r})\n"
         "print(tuple(feature_map.shape))\n"

@@ -23,6 +23,7 @@ from core.size_report import (
     merge_torch,
     rounding_steps,
     run_layer,
+    settle_fixes,
 )
 
 POOL_KINDS = ("max", "avg")
@@ -154,7 +155,7 @@ def build_pool(spec: PoolSpec, device: str = "cpu") -> nn.Module:
 
 def pool_report(spec: PoolSpec) -> SizeReport:
     """Formula, steps, problems and the real layer's output shape."""
-    problems = pool_problems(spec)
+    problems = settle_fixes(spec, pool_problems(spec), pool_problems)
     in_shape = (1, spec.channels, *spec.size)
     steps = () if pool_range_problems(spec) else pool_steps(spec)
     report = SizeReport(spec.layer, in_shape, None if problems else pool_out_shape(spec), None,

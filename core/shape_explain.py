@@ -177,11 +177,27 @@ def _too_small(stack, i, shapes, k, d, pad, what):
     if all(v == 1 for v in size) and len(stack) > 1:
         why += " The map is already 1×1, so this pooling layer can go."
         return headline, why, _fix(stack, i, "remove this layer", shapes, remove=True)
-    # the largest kernel whose dilated span d(k-1)+1 fits the padded map
-    fit = _pack(tuple(min(k[a], (size[a] + 2 * pad[a] - 1) // d[a] + 1) for a in range(n)))
-    why += f" Use k={format_value(fit)} or remove this pooling layer."
-    return headline, why, _fix(stack, i, f"set k={format_value(fit)}", shapes,
-                               layer.with_value("k", fit))
+    # the largest kernel whose dilated span d(k-1)+1 fits the padded map, with the padding
+    # lowered as far as torch's p ≤ k/2 then needs
+    fit, low = zip(*(_pool_fit(size[a], k[a], d[a], pad[a]) for a in range(n)), strict=True)
+    fit, low = _pack(fit), _pack(low)
+    if low == _pack(pad):
+        why += f" Use k={format_value(fit)} or remove this pooling layer."
+        return headline, why, _fix(stack, i, f"set k={format_value(fit)}", shapes,
+                                   layer.with_value("k", fit))
+    change = f"k={format_value(fit)}, p={format_value(low)}"
+    why += f" Use {change} (padding at most half the kernel) or remove this pooling layer."
+    return headline, why, _fix(stack, i, f"set {change}", shapes,
+                               layer.with_value("k", fit).with_value("p", low))
+
+
+def _pool_fit(size: int, k: int, d: int, p: int) -> tuple[int, int]:
+    """(kernel, padding) nearest to (k, p) whose window fits and keeps p ≤ k // 2."""
+    for q in range(p, -1, -1):
+        fit = min(k, (size + 2 * q - 1) // d + 1)
+        if q <= fit // 2:
+            return fit, q
+    return 1, 0  # not reached: q = 0 always fits
 
 
 def _pool(stack, i, shapes):

@@ -18,6 +18,7 @@ from core.shape_explain import Problem, check_input, explain
 from core.shape_layers import Layer, build_module, module_code, module_kwargs
 
 MAX_DIM = 1 << 16
+MAX_INPUT_VALUES = 1 << 40  # even the meta device refuses a tensor past 2**63 bytes
 MAX_LAYERS = 64  # each layer costs a module build and a run per change
 CPU_MAX_MACS = 60_000_000  # per traced batch: about 20 ms on a 2-core CPU
 CPU_MAX_VALUES = 4_000_000  # floats alive in one activation
@@ -75,6 +76,9 @@ def parse_shape(text: str) -> tuple[int, ...]:
     shape = tuple(int(p) for p in parts)
     if max(shape) > MAX_DIM:
         raise ValueError(f"keep every input dimension at most {MAX_DIM}; got {text!r}")
+    if math.prod(shape) > MAX_INPUT_VALUES:
+        raise ValueError(f"that input holds {math.prod(shape):.3g} values; keep N·C·H·W at most "
+                         f"{MAX_INPUT_VALUES:.3g} (about 2**40)")
     return shape
 
 

@@ -33,6 +33,7 @@ class Fix:
     axis: int | None
     value: Any
     label: str  # what the learner reads, e.g. "kernel height → 5"
+    then: Fix | None = None  # a second change, when no single one satisfies every rule
 
 
 @dataclass(frozen=True)
@@ -146,8 +147,79 @@ def with_value(spec: Any, field: str, axis: int | None, value: Any) -> Any:
 
 
 def apply_fix(spec: Any, fix: Fix) -> Any:
-    """The spec with a suggested fix applied."""
-    return with_value(spec, fix.field, fix.axis, fix.value)
+    """The spec with a suggested fix (and its follow-up change, if any) applied."""
+    spec = with_value(spec, fix.field, fix.axis, fix.value)
+    return spec if fix.then is None else apply_fix(spec, fix.then)
+
+
+SETTLE_STEPS = 64  # how far settle_fixes moves a fix that breaks another rule
+
+
+def settle_fixes(spec: Any, problems: tuple[Problem, ...],
+                 find: Callable[[Any], tuple[Problem, ...]]) -> tuple[Problem, ...]:
+    """Each problem's fixes, re-checked against every rule (`find`: the spec's problems).
+
+    A fix is chosen for its own rule; applied, it may break another one (a smaller padding
+    that leaves no output cell). "Nearest valid" must be valid: such a fix moves further the
+    same way along its field until no rule breaks that was not broken already, else is paired
+    with a fix of the rule it breaks (padding → 1 and dilation → 1), else is dropped.
+    """
+    broken = {p.rule for p in problems}
+    out = []
+    for p in problems:
+        kept: list[Fix] = []
+        for f in p.fixes:
+            g = _settled(spec, f, broken - {p.rule}, find)
+            if g is not None and g not in kept:
+                kept.append(g)
+        out.append(dataclasses.replace(p, fixes=tuple(kept)))
+    return tuple(out)
+
+
+def _leaves_only(spec: Any, fix: Fix, allowed: set[str],
+                 find: Callable[[Any], tuple[Problem, ...]]) -> bool:
+    try:
+        return {q.rule for q in find(apply_fix(spec, fix))} <= allowed
+    except ValueError:  # the spec itself refuses the value
+        return False
+
+
+def _settled(spec: Any, fix: Fix, allowed: set[str],
+             find: Callable[[Any], tuple[Problem, ...]]) -> Fix | None:
+    if _leaves_only(spec, fix, allowed, find):
+        return fix
+    current = getattr(spec, fix.field)
+    current = current[fix.axis] if fix.axis is not None else current
+    if not (isinstance(fix.value, int) and isinstance(current, int)) or fix.value == current:
+        return None  # a mode, a whole tuple: nothing to move along
+    step = 1 if fix.value > current else -1
+    head = fix.label.rsplit("→", 1)[0]
+    for v in range(fix.value + step, fix.value + step * SETTLE_STEPS, step):
+        if v < 0:
+            break
+        moved = Fix(fix.field, fix.axis, v, f"{head}→ {v}")
+        if _leaves_only(spec, moved, allowed, find):
+            return moved
+    return _paired(spec, fix, allowed, find)
+
+
+def _paired(spec: Any, fix: Fix, allowed: set[str],
+            find: Callable[[Any], tuple[Problem, ...]]) -> Fix | None:
+    """`fix` followed by one fix of a rule it breaks, when together they break nothing new."""
+    try:
+        after = find(apply_fix(spec, fix))
+    except ValueError:
+        return None
+    for q in after:
+        if q.rule in allowed:
+            continue
+        for g in q.fixes:
+            if g.field == fix.field and g.axis == fix.axis:
+                continue  # undoing the first change
+            pair = dataclasses.replace(fix, label=f"{fix.label} and {g.label}", then=g)
+            if _leaves_only(spec, pair, allowed, find):
+                return pair
+    return None
 
 
 def fixes(field: str, axis: int | None, label: str, current: int, low: int,
@@ -181,9 +253,20 @@ def rounding_steps(top: int, bottom: int, ceil: bool = False) -> tuple[list[str]
     lines = [floor_frac(str(top), str(bottom), ceil) + " + 1"]
     if q.denominator != 1:
         lo, hi = (r"\lceil", r"\rceil") if ceil else (r"\lfloor", r"\rfloor")
-        lines.append(rf"{lo} {num(q)} {hi} + 1")
+        lines.append(rf"{lo} {_rounds_to(q, rounded, ceil)} {hi} + 1")
     lines.append(f"{rounded} + 1 = {rounded + 1}")
     return lines, rounded + 1
+
+
+def _rounds_to(q: Fraction, rounded: int, ceil: bool) -> str:
+    """q with the fewest digits (at least 4 significant) that still floor (or ceil) to
+    `rounded`: 21999/2000 is 10.9995, which 4 digits would show as ⌊11⌋."""
+    for digits in range(4, 18):
+        shown = f"{float(q):.{digits}g}"
+        value = Fraction(shown)
+        if value.denominator != 1 and (math.ceil(value) if ceil else math.floor(value)) == rounded:
+            return shown
+    return f"{q.numerator}/{q.denominator}"
 
 
 def paren(x: int) -> str:

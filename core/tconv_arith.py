@@ -13,7 +13,16 @@ from dataclasses import dataclass
 from torch import nn
 
 from core.conv_arith import AXIS_WORDS, axis_items, group_problems, range_problems
-from core.size_report import AxisSteps, Fix, Problem, SizeReport, fixes, merge_torch, run_layer
+from core.size_report import (
+    AxisSteps,
+    Fix,
+    Problem,
+    SizeReport,
+    fixes,
+    merge_torch,
+    run_layer,
+    settle_fixes,
+)
 
 
 @dataclass(frozen=True)
@@ -135,7 +144,7 @@ def tconv_macs(spec: TConvSpec) -> int:
 
 def tconv_report(spec: TConvSpec) -> SizeReport:
     """Formula, steps, problems and the real layer's output shape."""
-    problems = tconv_problems(spec)
+    problems = settle_fixes(spec, tconv_problems(spec), tconv_problems)
     in_shape = (1, spec.in_channels, *spec.size)
     steps = () if tconv_range_problems(spec) else tconv_steps(spec)
     report = SizeReport("ConvTranspose2d", in_shape,

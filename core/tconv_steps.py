@@ -13,7 +13,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from core.tconv_arith import TConvSpec
+from core.tconv_arith import TConvSpec, tconv_out_shape
 
 
 @dataclass(frozen=True)
@@ -108,6 +108,21 @@ def tconv_steps_code(spec: TConvSpec) -> str:
         f"per = w.shape[0] // {g}\n"
         f"w = torch.cat([w[i * per:(i + 1) * per].transpose(0, 1) for i in range({g})])\n"
         "w = w.flip(2, 3)                               # 3. flip the kernel\n"
-        f"y = F.conv2d(z, w, dilation={spec.dilation}, groups={g})  # 4. ordinary conv\n"
-        "print(torch.allclose(y, layer(x), atol=1e-5), tuple(y.shape))\n"
+        + (_last_step(spec) if min(tconv_out_shape(spec)[2:]) > 0 else _empty_last_step(spec))
     )
+
+
+def _last_step(spec: TConvSpec) -> str:
+    return (f"y = F.conv2d(z, w, dilation={spec.dilation}, groups={spec.groups})"
+            "  # 4. ordinary conv\n"
+            "print(torch.allclose(y, layer(x), atol=1e-5), tuple(y.shape))\n")
+
+
+def _empty_last_step(spec: TConvSpec) -> str:
+    """An output side of 0: the layer returns an empty tensor, but F.conv2d refuses a grid
+    smaller than the kernel, so step 4 cannot run (the snippet shows both)."""
+    return ("print(tuple(layer(x).shape))  # an output side of 0: an empty tensor\n"
+            "try:  # 4. ordinary conv: the grid is smaller than the dilated kernel\n"
+            f"    F.conv2d(z, w, dilation={spec.dilation}, groups={spec.groups})\n"
+            "except RuntimeError as err:\n"
+            "    print('step 4 refuses it:', str(err).splitlines()[0])\n")

@@ -16,7 +16,16 @@ import torch.nn.functional as F
 
 from core.conv_arith import AXIS_WORDS
 from core.pool_arith import adaptive_windows
-from core.size_report import AxisSteps, Fix, Problem, SizeReport, merge_torch, num, run_layer
+from core.size_report import (
+    AxisSteps,
+    Fix,
+    Problem,
+    SizeReport,
+    merge_torch,
+    num,
+    run_layer,
+    settle_fixes,
+)
 
 MODES = ("nearest", "bilinear", "bicubic", "area")
 ALIGNABLE = ("bilinear", "bicubic")
@@ -184,7 +193,7 @@ def interpolate(spec: UpsampleSpec, x: torch.Tensor) -> torch.Tensor:
 
 def upsample_report(spec: UpsampleSpec) -> SizeReport:
     """Formula, steps, problems and the real output shape."""
-    problems = upsample_problems(spec)
+    problems = settle_fixes(spec, upsample_problems(spec), upsample_problems)
     in_shape = (1, spec.channels, *spec.size)
     out_elems = max(math.prod(upsample_out_shape(spec)), 0)
     shape = upsample_out_shape(spec)

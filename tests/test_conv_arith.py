@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import math
 import warnings
 
 import pytest
@@ -22,7 +23,7 @@ from core.conv_arith import (
     conv_report,
 )
 from core.conv_visual import conv_grid
-from core.size_report import apply_fix
+from core.size_report import apply_fix, rounding_steps
 from core.tconv_arith import TConvSpec, tconv_code, tconv_out_shape, tconv_problems, tconv_report
 from core.tconv_steps import tconv_steps, tconv_steps_code
 
@@ -217,7 +218,28 @@ def test_tconv_report_and_snippets():
     assert run_snippet(tconv_steps_code(spec)).strip() == "True (1, 2, 8, 9)"
 
 
+def test_four_step_snippet_runs_when_an_output_side_is_0():
+    """The layer returns an empty tensor (oneDNN); step 4's conv2d refuses: the snippet shows
+    both instead of crashing."""
+    spec = TConvSpec((4, 2), (1, 2), (1, 1), (2, 0), (0, 0), (1, 2), 2, 2, 2)
+    assert tconv_report(spec).ok and tconv_out_shape(spec)[2] == 0
+    lines = run_snippet(tconv_steps_code(spec)).strip().splitlines()
+    assert lines[0] == str(tconv_out_shape(spec)) == "(1, 2, 0, 4)"
+    assert lines[1].startswith("step 4 refuses it:")
+
+
 def test_tconv_output_padding_message():
     spec = TConvSpec((4, 4), (3, 3), (2, 2), (0, 0), (2, 0), (1, 1))
     report = tconv_report(spec)
     assert report.torch_error and "output_padding height → 1" in str(report.problems[0])
+
+
+@SETTINGS
+@given(st.integers(-50_000, 50_000), st.integers(1, 5_000), st.booleans())
+def test_the_rounding_line_rounds_to_what_it_says(top, bottom, ceil):
+    """⌊q⌋ shown with q's digits: the number shown must floor (ceil) to the next line's value
+    (21999/2000 = 10.9995 was shown as ⌊11⌋ + 1 followed by 10 + 1)."""
+    lines, result = rounding_steps(top, bottom, ceil)
+    if len(lines) == 3:
+        shown = float(lines[1].split()[1])
+        assert (math.ceil(shown) if ceil else math.floor(shown)) == result - 1, lines

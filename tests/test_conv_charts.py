@@ -4,10 +4,12 @@ filters against a hand-written cross-correlation."""
 from __future__ import annotations
 
 import base64
+import contextlib
 import io
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 
 from core.conv_arith import ConvSpec
@@ -168,3 +170,16 @@ def test_pictures_load_grey_and_shrunk():
 def test_filter_snippet_runs():
     code = filter_code(kernel_preset("gaussian blur", 5), 2, "valid")
     assert run_snippet(code).strip() == "(1, 1, 30, 30)"
+
+
+@pytest.mark.parametrize("name", list(KERNELS))
+@pytest.mark.parametrize("size", [3, 5])
+def test_every_preset_snippet_runs_with_the_page_kernel(name, size):
+    """Whole-number kernels (Sobel, Laplacian) once became int64 tensors that conv2d refused."""
+    kernel = kernel_preset(name, size)
+    ns: dict = {}
+    with contextlib.redirect_stdout(io.StringIO()) as out:
+        exec(compile(filter_code(kernel, 1, "same"), "<snippet>", "exec"), ns)  # noqa: S102
+    assert out.getvalue().strip() == "(1, 1, 64, 64)"
+    assert ns["kernel"].dtype == torch.float32
+    assert np.allclose(ns["kernel"][0, 0].numpy(), kernel, rtol=1e-7, atol=0)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -306,3 +307,38 @@ def test_page_explains_exactly_when_torch_raises(spec):
     assert bool(at.error) == (real is None), (spec, errors(at))
     if real is not None:
         assert metric(at, f"Output of nn.Conv{spec.dims}d") == str(real)
+
+
+@pytest.mark.parametrize("query", [
+    {"conv_h": "16384", "conv_w": "16384", "conv_kh": "8192", "conv_kw": "8192"},
+    {"conv_tab": "Pooling", "conv_pool_h": "16384", "conv_pool_w": "16384", "conv_pool_kh": "8192",
+     "conv_pool_kw": "8192", "conv_pool_sh": "1", "conv_pool_sw": "1"},
+])
+def test_a_huge_kernel_skips_the_picture_with_a_note(query):
+    """8192-wide windows sliding over 16384 cells list 67 million taps per axis: the page
+    says it won't draw them (it once ran out of memory) and still reports the sizes."""
+    at = make_app(PAGE, query).run(timeout=120)
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("window taps" in i.value for i in at.info)
+
+
+def test_a_huge_kernel_that_fits_once_draws_only_what_is_visible():
+    at = make_app(PAGE, {"conv_h": "16384", "conv_w": "16384", "conv_kh": "16384",
+                         "conv_kw": "16384"}).run(timeout=120)
+    assert not at.exception
+    fig = [c for c in at.get("plotly_chart") if c.proto.id and "conv_grid" in c.proto.id][0]
+    taps = json.loads(fig.proto.spec)["data"][2]  # the taps read: 64 × 64 visible, not 16384²
+    assert len(taps["x"]) <= 6 * 64 * 64
+
+
+def test_a_two_change_fix_button_sets_both_widgets():
+    at = app("Pooling", conv_pool_h="2", conv_pool_w="8", conv_pool_kh="3", conv_pool_kw="2",
+             conv_pool_sh="1", conv_pool_sw="1", conv_pool_ph="3", conv_pool_pw="0",
+             conv_pool_dh="3", conv_pool_dw="1")
+    assert "at most half the kernel" in errors(at)
+    fix = next(b for b in at.button if b.label == "padding height → 1 and kernel height → 2")
+    fix.click()
+    rerun(at)
+    assert not at.error
+    assert at.number_input(key="conv_pool_ph").value == 1
+    assert at.number_input(key="conv_pool_kh").value == 2

@@ -74,10 +74,16 @@ def test_parse_shape(text, shape):
 
 
 @pytest.mark.parametrize("text", ["", "1", "1,2,3,4,5", "1,0,3,3", "a,b", "1,-3,4,4",
-                                  "1,1,100000,2"])
+                                  "1,1,100000,2", "65536,65536,65536,65536"])
 def test_parse_shape_refuses(text):
     with pytest.raises(ValueError, match="input"):
         parse_shape(text)
+
+
+def test_the_largest_input_allowed_still_traces_on_meta():
+    result = trace(parse_stack("relu|up:64|up:64"), parse_shape("16,65536,1024,1024"))
+    assert result.device == "meta"
+    assert "overflowed" in result.problem.torch_error  # torch's own refusal, as a Problem
 
 
 def test_empty_and_endless_stacks_are_refused():

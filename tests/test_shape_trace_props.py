@@ -325,3 +325,17 @@ def test_text_forms_round_trip(layers):
     assert parse_stack(encode_stack(layers)) == layers
     for layer in layers:
         assert parse_settings(layer.kind.title, settings_text(layer)) == layer
+
+
+@FAST
+@given(st.integers(1, 6), st.integers(0, 4), st.integers(1, 4), st.integers(1, 6))
+def test_a_too_small_pooling_window_is_fixed_in_one_step(k, p, d, size):
+    """The offered k (and p, when p ≤ k/2 needs it) fits the map and passes torch's padding
+    rule, so the one-layer stack then runs (it once offered a k that broke p ≤ k/2)."""
+    stack = parse_stack(f"maxpool:{k}:p={min(p, k // 2)}:d={d}")
+    result = trace(stack, (1, 1, size, size))
+    if result.problem is None:
+        return
+    fix = result.problem.fix
+    assert fix is not None
+    assert trace(parse_stack(fix.stack), fix.input_shape).problem is None, fix

@@ -128,12 +128,15 @@ def _outline(x0: float, x1: float, y0: float, y1: float) -> tuple[list, list]:
         [y0 - 0.5, y0 - 0.5, y1 + 0.5, y1 + 0.5, y0 - 0.5]
 
 
-def _position_traces(grid: SlideGrid, i: int, j: int) -> list[dict]:
-    """The three moving traces for output (i, j): taps read, window outline, output cell."""
+def _position_traces(grid: SlideGrid, i: int, j: int, rv: View, cv: View) -> list[dict]:
+    """The three moving traces for output (i, j): taps read (those inside the views drawn: a
+    big kernel has more than can be seen), window outline, output cell."""
     rows, cols = window_cells(grid, i, j)
     ob, cb = grid.rows.before, grid.cols.before
-    tx, ty = _rects([c - cb for c in cols], [r - ob for r in rows])
     ox, oy = _outline(cols[0] - cb, cols[-1] - cb, rows[0] - ob, rows[-1] - ob)
+    rows = [r for r in rows if rv.lo <= r < rv.hi] or rows[:1]
+    cols = [c for c in cols if cv.lo <= c < cv.hi] or cols[:1]
+    tx, ty = _rects([c - cb for c in cols], [r - ob for r in rows])
     sx, sy = _rects([j], [i], pad=0.5)
     return [dict(x=tx, y=ty), dict(x=ox, y=oy), dict(x=sx, y=sy)]
 
@@ -186,7 +189,7 @@ def sliding_window(grid: SlideGrid, i: int, j: int, *, out_values: np.ndarray | 
     if out_values is not None:
         values = out_values[orv.lo:orv.hi, ocv.lo:ocv.hi]
         text_out = [[f"{out_label}{v:g}" for v in row] for row in values]
-    moving = _position_traces(grid, i, j)
+    moving = _position_traces(grid, i, j, rv, cv)
     data = [
         dict(type="heatmap", z=kinds, x=x_in, y=y_in, zmin=0, zmax=2,
              colorscale=[[k / 2, KIND_COLORS[k]] for k in (INPUT, PADDING, OVERHANG)],
@@ -213,7 +216,7 @@ def sliding_window(grid: SlideGrid, i: int, j: int, *, out_values: np.ndarray | 
     whole = rv.covers(grid.rows.extent) and cv.covers(grid.cols.extent) \
         and orv.covers(grid.rows.out) and ocv.covers(grid.cols.out)
     if animate and whole:  # frames would slide out of a cropped view
-        frames = _frames(layout, grid, i, j)
+        frames = _frames(layout, grid, i, j, rv, cv)
     if height is None:  # square cells across the page width, no tall empty band
         cell = min(36.0, 880 / (len(x_in) + max(len(x_out), 3) + 2))
         height = int(min(max(cell * max(len(y_in), len(y_out)) + 170, 230), 640))
@@ -237,7 +240,8 @@ def frame_positions(out_rows: int, out_cols: int, taps: int, i: int) -> list[tup
     return []
 
 
-def _frames(layout: dict, grid: SlideGrid, i: int, j: int) -> list[dict] | None:
+def _frames(layout: dict, grid: SlideGrid, i: int, j: int, rv: View, cv: View
+            ) -> list[dict] | None:
     """One frame per visited output cell (moving traces only), plus Play / Pause and a slider.
 
     redraw must stay on: without it Plotly drops the heatmaps while it animates.
@@ -247,7 +251,7 @@ def _frames(layout: dict, grid: SlideGrid, i: int, j: int) -> list[dict] | None:
     if len(cells) < 2:
         return None
     names = [f"{a},{b}" for a, b in cells]
-    frames = [dict(name=n, traces=[2, 3, 4], data=_position_traces(grid, a, b))
+    frames = [dict(name=n, traces=[2, 3, 4], data=_position_traces(grid, a, b, rv, cv))
               for (a, b), n in zip(cells, names, strict=True)]
     still = {"mode": "immediate", "frame": {"duration": 0, "redraw": True},
              "transition": {"duration": 0}}

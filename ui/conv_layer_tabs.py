@@ -20,6 +20,7 @@ from ui.conv_widgets import (
     cell_picker,
     fix_setter,
     human,
+    picture_skipped,
     show_report,
     unread_note,
 )
@@ -94,7 +95,7 @@ def render_output_size() -> None:
     report = report_of(spec)
     with right:
         show_report(report, "conv", fix_setter(conv_fix_keys(spec.dims)))
-    if report.ok:
+    if report.ok and not picture_skipped(report.out_shape, spec.kernel):
         grid = grid_of(spec)
         i, j = cell_picker("conv_", *grid.out_shape)
         st.plotly_chart(sliding_window(grid, i, j), theme="streamlit", key="conv_grid")

@@ -32,6 +32,7 @@ from ui.conv_widgets import (
     cached,
     cell_picker,
     fix_setter,
+    picture_skipped,
     show_report,
     unread_note,
 )
@@ -94,7 +95,7 @@ def _pool(spec: PoolSpec, right) -> None:
     report = pool_report_of(spec)
     with right:
         show_report(report, "conv_pool", fix_setter(POOL_KEYS))
-    if report.ok:
+    if report.ok and not picture_skipped(report.out_shape, spec.kernel):
         grid = pool_grid_of(spec)
         divisor = avg_divisors(spec)[0] if spec.kind == "avg" else None
         i, j = cell_picker("conv_pool_", *grid.out_shape)

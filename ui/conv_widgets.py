@@ -8,7 +8,7 @@ from typing import Any
 
 import streamlit as st
 
-from core.conv_visual import SlideGrid, unread
+from core.conv_visual import MAX_TAPS, SlideGrid, too_many_taps, unread
 from core.size_report import Fix, SizeReport
 from ui import state
 
@@ -40,8 +40,10 @@ def fix_setter(keys: dict[tuple[str, int | None], str], dims: int = 2
                 st.session_state[keys[(fix.field, i if dims == 2 else 0)]] = v
             if (fix.field, "kind") in keys:
                 st.session_state[keys[(fix.field, "kind")]] = "numbers"
-            return
-        st.session_state[keys[(fix.field, fix.axis)]] = value
+        else:
+            st.session_state[keys[(fix.field, fix.axis)]] = value
+        if fix.then is not None:
+            apply(fix.then)
     return apply
 
 
@@ -151,3 +153,14 @@ def human(n: int) -> str:
 def cached(fn: Callable[..., Any]) -> Callable[..., Any]:
     """st.cache_data with a bounded size: pure computations keyed by their frozen specs."""
     return st.cache_data(max_entries=64, show_spinner=False)(fn)
+
+
+def picture_skipped(out_shape: tuple[int, ...], kernel: tuple[int, ...]) -> bool:
+    """Say so (and return True) when the sliding picture would list too many window taps."""
+    taps = too_many_taps(out_shape, kernel)
+    if taps is None:
+        return False
+    st.info(f"The sliding-window picture is drawn for up to {MAX_TAPS:,} window taps; this "
+            f"layer's windows have {taps:,}. The sizes and the formula above still hold.",
+            icon=":material/info:")
+    return True
