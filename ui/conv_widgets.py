@@ -52,13 +52,12 @@ def show_problems(report: SizeReport, key: str, on_fix: Callable[[Fix], None] | 
     for n, problem in enumerate(report.problems):
         st.error(f"**{problem.rule[0].upper() + problem.rule[1:]}**: {problem.detail}.",
                  icon=":material/block:")
-        if problem.fixes:
-            cols = st.columns(min(len(problem.fixes), 4) + 1)
-            cols[0].caption("Nearest valid:")
+        if problem.fixes:  # a wrapping row: a two-change label stays readable
+            row = st.container(horizontal=True, vertical_alignment="center")
+            row.caption("Nearest valid:", width="content")
             for m, fix in enumerate(problem.fixes[:4]):
-                cols[m + 1].button(fix.label, key=f"{key}_fix_{n}_{m}",
-                                   on_click=on_fix, args=(fix,),
-                                   disabled=on_fix is None, width="stretch")
+                row.button(fix.label, key=f"{key}_fix_{n}_{m}", on_click=on_fix, args=(fix,),
+                           disabled=on_fix is None, width="content")
     if report.torch_error:
         st.caption(f"PyTorch's own message: `{report.torch_error}`")
 
