@@ -213,3 +213,17 @@ class TrainConfig:
 def field_names() -> tuple[str, ...]:
     """Every TrainConfig field name, in declaration order."""
     return tuple(f.name for f in dataclasses.fields(TrainConfig))
+
+
+# Fields a resumed run may change; anything else must match the checkpoint's config.
+RESUMABLE_CHANGES = ("epochs", "log_every", "threads", "device", "early_stop_patience")
+
+
+def check_resumable(saved: TrainConfig, cfg: TrainConfig) -> None:
+    """ValueError unless cfg differs from the checkpoint's config only where a resumed run
+    can: its optimizer, schedule and data were built for the saved config."""
+    a, b = saved.to_dict(), cfg.to_dict()
+    diff = sorted(k for k in a if a[k] != b[k] and k not in RESUMABLE_CHANGES)
+    if diff:
+        raise ValueError(f"A resumed run keeps the checkpoint's config: only "
+                         f"{', '.join(RESUMABLE_CHANGES)} can change, not {', '.join(diff)}.")

@@ -80,11 +80,17 @@ def _torch_load(data: bytes, what: str) -> Any:
     try:
         return torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as e:
-        lines = [ln.strip() for ln in str(e).splitlines()]
-        detail = next((ln for ln in lines if "Unsupported" in ln), lines[0] if lines else "")
-        if "global" not in detail.lower():  # not a function call: just not a torch file
+        # torch's message opens with advice to retry with weights_only=False: never repeat
+        # that; keep the line naming the refused global ("unsupported GLOBAL posix.system"
+        # or "Unsupported global: GLOBAL io.open", worded differently per case).
+        lines = [ln.strip() for ln in str(e).splitlines() if ln.strip()]
+        found = next((ln for ln in lines if "global" in ln.lower()), None)
+        if found is None:  # not a function call: just not a torch file
+            detail = next((ln for ln in lines if "weights_only" not in ln
+                           and not ln.startswith("Weights only load failed")), "")
             raise ValueError(f"This is not a PyTorch {what} file that torch.load can read "
                              f"({detail[:200]}).") from None
+        detail = found.removeprefix("WeightsUnpickler error:").strip()
         raise ValueError(
             f"Refused to load this {what}: it contains Python objects or code, not just tensors "
             "(loading it fully could run any program). Only plain state_dicts are accepted. "

@@ -119,8 +119,11 @@ class ScheduleDriver:
             self._restore()
             if self.name == "cosine_warm_restarts":
                 self.main.step(self.epoch + self.batch / self.steps_per_epoch)
-            elif self.name != "onecycle" or self.main.last_epoch < self.main.total_steps:
-                self.main.step()  # (OneCycleLR raises past its last step: hold the final LR)
+            elif self.name != "onecycle" or self.main.last_epoch + 1 < self.main.total_steps:
+                # OneCycleLR's last LR is that of step total_steps - 1; a step after the final
+                # batch would extrapolate past the cycle, and divide by zero when three_phase
+                # leaves its last phase empty (2 · pct_start · total = total + 1): hold it.
+                self.main.step()
             self.main_lrs = [g["lr"] for g in self.optimizer.param_groups]
         if self.warmup is not None:
             self._warm_opt.step()  # keeps torch's "scheduler before optimizer" check quiet

@@ -158,8 +158,8 @@ def main():
     def step_schedule(*metric):
         nonlocal main_lrs
         one_cycle = isinstance(scheduler, torch.optim.lr_scheduler.OneCycleLR)
-        if one_cycle and scheduler.last_epoch >= scheduler.total_steps:
-            return  # OneCycleLR ends: hold its last LR
+        if one_cycle and scheduler.last_epoch + 1 >= scheduler.total_steps:
+            return  # OneCycleLR's cycle is done: hold its last LR (a further step divides by 0)
         for g, lr in zip(optimizer.param_groups, main_lrs):
             g["lr"] = lr  # step from the schedule's own LR, without the warmup factor
         scheduler.step(*metric)

@@ -35,7 +35,7 @@ import torch
 from torch import nn
 
 from core import distributed
-from core.config import IMAGE_MODELS, TrainConfig
+from core.config import IMAGE_MODELS, TrainConfig, check_resumable
 from core.data import DataBundle, load_data
 from core.device import amp_plan, resolve_device, run_threads
 from core.evaluate import loss_and_accuracy
@@ -65,9 +65,6 @@ from core.train_parts import (
     total_norm,
 )
 from core.validate import check_data
-
-# Fields a resumed run may change; anything else must match the checkpoint's config.
-RESUMABLE_CHANGES = ("epochs", "log_every", "threads", "device", "early_stop_patience")
 
 
 @dataclass
@@ -146,8 +143,9 @@ class Trainer:
         from core.export import load_checkpoint
 
         ck = load_checkpoint(data)
-        trainer = cls(ck["config"].replace(**changes) if changes else ck["config"],
-                      callbacks, bundle)
+        cfg = ck["config"].replace(**changes) if changes else ck["config"]
+        check_resumable(ck["config"], cfg)  # before building anything for a config it can't use
+        trainer = cls(cfg, callbacks, bundle)
         trainer._resume = ck
         return trainer
 
@@ -178,7 +176,7 @@ class Trainer:
                 from core.export import load_checkpoint
 
                 self._resume = load_checkpoint(resume_from)
-                self._check_resumable(self._resume["config"])
+                check_resumable(self._resume["config"], self.cfg)
             return self._run()
         except Exception as e:  # noqa: BLE001 - the run's outcome is an event, not a crash
             if raise_errors:
@@ -190,13 +188,6 @@ class Trainer:
                              error=e, traceback=traceback.format_exc())
         finally:
             torch.set_num_threads(prev_threads)
-
-    def _check_resumable(self, saved: TrainConfig) -> None:
-        a, b = saved.to_dict(), self.cfg.to_dict()
-        diff = sorted(k for k in a if a[k] != b[k] and k not in RESUMABLE_CHANGES)
-        if diff:
-            raise ValueError(f"The checkpoint was made with a different config ({', '.join(diff)}"
-                             "); resume with Trainer.from_checkpoint to use its config.")
 
     def _run(self) -> RunResult:
         cfg, control = self.cfg, self.control

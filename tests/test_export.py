@@ -97,17 +97,26 @@ class Payload:
         return (open, (self.path, "w"))
 
 
+class ShellPayload(Payload):
+    """The classic attack: os.system (torch words its refusal differently for it)."""
+
+    def __reduce__(self):
+        return (os.system, (f"touch {self.path}",))
+
+
+@pytest.mark.parametrize("payload", [Payload, ShellPayload])
 @pytest.mark.parametrize("name, loader", [
     ("evil.pt", lambda d: load_weights(fresh(), d, "evil.pt")),
     ("evil.ckpt", load_checkpoint),
 ])
-def test_a_pickle_that_would_run_code_is_refused(tmp_path, name, loader):
+def test_a_pickle_that_would_run_code_is_refused(tmp_path, name, loader, payload):
     target = tmp_path / "pwned.txt"
     buf = io.BytesIO()
-    torch.save({"fc.weight": torch.zeros(1), "x": Payload(str(target))}, buf)
+    torch.save({"fc.weight": torch.zeros(1), "x": payload(str(target))}, buf)
     with pytest.raises(ValueError, match="Refused to load") as info:
         loader(buf.getvalue())
     assert "code" in str(info.value)
+    assert "weights_only" not in str(info.value)  # never torch's advice to load it unsafely
     assert not target.exists()
 
 

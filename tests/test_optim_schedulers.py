@@ -172,3 +172,20 @@ def test_onecycle_with_a_zero_length_phase_is_a_clear_error():
         build_scheduler(cfg, _opt(), 5)  # 0.1 x 10 steps = 1: a warm-up of zero length
     assert "length zero" in str(info.value) and "e.g. 0.2, a warm-up of one step" in str(info.value)
     build_scheduler(TrainConfig(scheduler="onecycle", lr=0.1, epochs=2, pct_start=0.2), _opt(), 5)
+
+
+def test_onecycle_three_phase_with_an_empty_last_phase_finishes_the_run():
+    """2 · pct_start · total = total + 1 leaves the third phase empty: the step after the
+    final batch used to divide by zero and fail the run at its very end."""
+    cfg = TrainConfig(scheduler="onecycle", lr=0.1, epochs=1, pct_start=0.55, three_phase=True)
+    lrs = preview_lr(cfg, 10)  # 10 steps: 2 · 0.55 · 10 = 11 = 10 + 1
+    torch_lrs = []
+    opt = _opt()
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.max_lr or cfg.lr, total_steps=10,
+                                                pct_start=0.55, three_phase=True)
+    for _ in range(10):
+        torch_lrs.append(opt.param_groups[0]["lr"])
+        opt.step()
+        if sched.last_epoch + 1 < 10:
+            sched.step()
+    assert lrs == pytest.approx(torch_lrs, rel=1e-12)

@@ -100,6 +100,17 @@ def test_resume_with_a_different_config_is_refused():
     assert result.reason == "failed" and "width" in result.message
 
 
+def test_from_checkpoint_refuses_changes_it_could_not_honour():
+    """It used to take any change: training went on at the saved lr while config.json said
+    the new one, and a new optimizer failed deep inside with KeyError('momentum')."""
+    ck = interrupted(SaveAndStop(epoch=1))
+    for change in ({"lr": CFG.lr * 5}, {"optimizer": "sgd" if CFG.optimizer != "sgd" else "adam"}):
+        with pytest.raises(ValueError, match="keeps the checkpoint's config") as info:
+            Trainer.from_checkpoint(ck, epochs=2, **change)
+        assert next(iter(change)) in str(info.value)
+    assert Trainer.from_checkpoint(ck, epochs=2, lr=CFG.lr).cfg.epochs == 2  # unchanged is fine
+
+
 def test_checkpoint_before_a_run_is_a_clear_error():
     with pytest.raises(ValueError, match="run"):
         Trainer(CFG).checkpoint()
