@@ -11,8 +11,8 @@ from __future__ import annotations
 from typing import Any
 
 from core.config import IMAGE_MODELS
-from core.device import amp_plan, resolve_device
-from core.optim import Objective
+from core.device import amp_plan, resolve_device, small_dense_step
+from core.optim import OPTIMIZERS, Objective
 from core.script_data import data_imports, data_section
 from core.script_model import model_section
 from core.validate import KNOWN_SHAPES, known_task
@@ -34,7 +34,29 @@ def _optimizer(cfg: Any) -> str:
     }[o]
     cls = {"sgd": "SGD", "adam": "Adam", "adamw": "AdamW", "rmsprop": "RMSprop",
            "adagrad": "Adagrad", "adadelta": "Adadelta"}[o]
-    return f"torch.optim.{cls}(params, {args})"
+    call = f"torch.optim.{cls}(params, {args}, " + "{}=True)"
+    if not OPTIMIZERS[o][1]:
+        return f"    optimizer = {call.format('foreach')}"
+    # core.optim's choice: the fused kernel where torch has one (same maths, its own rounding,
+    # which a BatchNorm net's noise-level gradients can amplify), else foreach
+    return (f"    try:  # the app's kernel: fused, else foreach\n"
+            f"        optimizer = {call.format('fused')}\n"
+            f"    except (RuntimeError, ValueError):\n"
+            f"        optimizer = {call.format('foreach')}")
+
+
+def _threads(cfg: Any, shape: tuple[int, ...], outputs: int) -> str:
+    """The app's CPU thread count where it is fixed (threads > 0, or 1 for a small dense step):
+    a different count sums in another order, and rounding can then drift the run."""
+    from core.models import build_model
+
+    if cfg.threads > 0:
+        n, why = cfg.threads, "the run's threads setting"
+    elif small_dense_step(build_model(cfg, tuple(shape), outputs), cfg.batch_size):
+        n, why = 1, "the app runs a small dense model on one thread"
+    else:
+        return "    # CPU threads: torch's default (the app lowers it while other jobs keep cores busy)"
+    return f"    if DEVICE.type == \"cpu\":\n        torch.set_num_threads({n})  # {why}"
 
 
 def _scheduler(cfg: Any, steps_per_epoch: str) -> str:
@@ -138,7 +160,7 @@ def render_script(cfg: Any, facts: tuple[str, tuple[int, ...], int] | None = Non
         patience=cfg.early_stop_patience, min_delta=repr(cfg.early_stop_min_delta),
         data=data_section(cfg, task), model=model_section(cfg, shape, outputs),
         device=repr(cfg.device), num_classes=classes,
-        loss=loss, predict=predict, optimizer=_optimizer(cfg),
+        loss=loss, predict=predict, optimizer=_optimizer(cfg), threads=_threads(cfg, shape, outputs),
         scheduler=_scheduler(cfg, "steps_per_epoch"),
         mode_repr=repr("max" if cfg.early_stop_metric.endswith("acc") else "min"),
         metric_repr=repr(cfg.early_stop_metric), clip_repr=repr(cfg.clip_mode),

@@ -15,6 +15,7 @@ from typing import Any
 from torch import nn
 
 from core import activations
+from core.models import fast_layers
 
 _RESNET = '''
 class BasicBlock(nn.Module):
@@ -112,12 +113,24 @@ def layer_code(m: nn.Module) -> str:
         return f"Swish(beta={m.beta!r})"
     if list(m.children()):
         raise ValueError(f"{type(m).__name__} is not a single layer")
-    # fast_layers' Dropout and Flatten compute what torch's do (same repr, no state): the
-    # script uses torch's own, so it runs without this app
+    if isinstance(m, fast_layers.Dropout):  # its mask comes from other random draws than
+        return repr(m)  # nn.Dropout's: the script defines it (fast_dropout_source) to repeat them
+    # fast_layers' Flatten computes exactly what torch's does (only its gradient's memory
+    # layout differs): the script uses torch's own
     if type(m).__module__.split(".")[:2] != ["torch", "nn"] \
             and type(m).__module__ != "core.models.fast_layers":
         raise ValueError(f"{type(m).__name__} is not a torch.nn layer")
     return f"nn.{m!r}"
+
+
+def fast_dropout_source() -> str:
+    """The app's Dropout, verbatim: nn.Dropout's rate and scaling, a mask from random bytes."""
+    parts = [inspect.getsource(o).rstrip() for o in (
+        fast_layers._random_bytes, fast_layers.keep_mask, fast_layers._dense,
+        fast_layers.Dropout)]
+    return ("# The app's Dropout (core/models/fast_layers.py): nn.Dropout with a cheaper mask.\n"
+            "# Its random draws differ from nn.Dropout's, so it is copied to repeat the run.\n"
+            f"_MIN_INT64 = {fast_layers._MIN_INT64}\n\n\n" + "\n\n\n".join(parts) + "\n")
 
 
 def sequential_code(seq: nn.Sequential, indent: str) -> str:
@@ -139,6 +152,8 @@ def model_section(cfg: Any, input_shape: tuple[int, ...], num_outputs: int) -> s
             c=input_shape[0], width=cfg.width, depth=cfg.depth, dropout=cfg.dropout,
             outputs=num_outputs)
     model = build_model(cfg, tuple(input_shape), num_outputs)
+    if any(isinstance(m, fast_layers.Dropout) for m in model.modules()):
+        head.append(fast_dropout_source())
     if cfg.model == "mlp":
         blocks = ",\n".join(sequential_code(b, " " * 12) for b in model.hidden)
         return "\n".join(head) + "\n" + _MLP.format(blocks=blocks, head=layer_code(model.head))

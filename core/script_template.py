@@ -136,7 +136,8 @@ def main():
         return
 
     params = [p for p in model.parameters() if p.requires_grad]
-    optimizer = $optimizer
+$optimizer
+$threads
     n_train = len(train_set[1])
     drop_last = cfg.norm == "batch" and n_train % cfg.batch_size == 1  # BatchNorm needs 2+
     n_micro = n_train // cfg.batch_size if drop_last else math.ceil(n_train / cfg.batch_size)

@@ -210,6 +210,21 @@ def test_standalone_script_evaluates_the_apps_weights(tmp_path, run, capsys):
 
 
 @pytest.mark.parametrize("kw", [
+    # the app's own Dropout draws other random numbers than nn.Dropout: the script copies it
+    dict(dataset="digits", model="cnn", epochs=1, subset=400, cnn_channels=8),
+    # fused Adam and one thread round differently from the defaults; BatchNorm amplifies it
+    dict(dataset="spiral", norm="batch", epochs=3, grad_accum_steps=3, clip_mode="norm",
+         clip_value=0.5),
+], ids=["cnn-dropout", "mlp-batchnorm"])
+def test_standalone_script_repeats_the_run_to_rounding(tmp_path, kw, capsys):
+    cfg = TrainConfig(**kw)
+    want = train(cfg).final
+    got = run_script_here(tmp_path, cfg, capsys)
+    for key in ("train_loss", "val_loss", "test_loss", "test_acc"):
+        assert got[key] == pytest.approx(want[key], rel=1e-6), key
+
+
+@pytest.mark.parametrize("kw", [
     dict(dataset="moons", loss="bce_with_logits", optimizer="sgd", scheduler="cosine"),
     dict(dataset="regression", loss="smooth_l1", scheduler="plateau", activation="tanh"),
     dict(dataset="digits", augment=True, optimizer="rmsprop", scheduler="cosine_warm_restarts"),
