@@ -65,8 +65,9 @@ class TrainConfig:
     test_split: float = _f(0.2, "Fraction held out for testing (sets without an official test "
                            "split) [0, 0.9].", "data")
     subset: int = _f(0, "Use only this many training samples (0 = all).", "data")
-    augment: bool = _f(False, "Random crop (padding 4 / 2) and horizontal flip for image sets.",
-                       "data")
+    augment: bool = _f(False, "Image sets: a random crop of a zero-padded copy (padding 4 for "
+                       "32-px images, 2 for 28-px, 1 for the 8-px digits) and a horizontal flip "
+                       "(not for MNIST or digits: a mirrored digit is another shape).", "data")
     data_seed: int = _f(0, "Seed for generating and splitting the data.", "data")
 
     # --- model ------------------------------------------------------------------------------
@@ -83,7 +84,10 @@ class TrainConfig:
     norm: str = _f("none", "Normalisation after each hidden layer (MLP and CNN).", "model",
                    choices=NORMS)
     norm_groups: int = _f(4, "Groups for GroupNorm (must divide the MLP width).", "model")
-    dropout: float = _f(0.0, "Dropout probability after each hidden layer [0, 1).", "model")
+    dropout: float = _f(0.0, "Dropout probability [0, 1): MLP after each hidden layer, LeNet-5 "
+                        "after its two hidden Linear layers, ResNet before the head. CNN: both "
+                        "dropout layers, and 0 keeps the pytorch example's 0.25 and 0.5.",
+                        "model")
     grad_checkpointing: bool = _f(False, "Recompute activations in backward to save memory (MLP "
                                   "and ResNet).", "model")
     channels_last: bool = _f(True, "Use the channels_last memory format for image models "

@@ -227,8 +227,9 @@ class Trainer:
         n_micro = bundle.num_batches("train", cfg.batch_size, world_size=world_size,
                                      drop_last=drop_last)
         if n_micro == 0:
-            raise ValueError(f"The training split has {len(bundle.train)} samples: too few for "
-                             f"one batch of {cfg.batch_size}.")
+            why = ("BatchNorm needs at least 2 in a batch. Use more data (subset, val_split) or "
+                   "norm='layer'" if drop_last else f"too few for one batch of {cfg.batch_size}")
+            raise ValueError(f"The training split has {len(bundle.train)} sample(s): {why}.")
         steps_per_epoch = math.ceil(n_micro / k)  # optimizer steps
         total_steps = steps_per_epoch * cfg.epochs
         schedule = build_scheduler(cfg, optimizer, steps_per_epoch)

@@ -75,7 +75,9 @@ class ConfigError(ValueError):
 
 
 def _interval(lo: float, hi: float, lo_inc: bool, hi_inc: bool) -> str:
-    return f"{'[' if lo_inc else '('}{lo:g}, {hi:g}{']' if hi_inc else ')'}"
+    def num(v: float) -> str:  # whole bounds in full: seed's 4294967295, not 4.29497e+09
+        return str(int(v)) if float(v).is_integer() and abs(v) < 2**53 else f"{v:g}"
+    return f"{'[' if lo_inc else '('}{num(lo)}, {num(hi)}{']' if hi_inc else ')'}"
 
 
 def _coerce_types(cfg: Any, add: Any) -> None:
@@ -179,6 +181,10 @@ def _check_combinations(cfg: Any, add: Any) -> None:
         add(("label_smoothing", "loss"), f"label_smoothing={cfg.label_smoothing:g} only works "
             f"with loss='cross_entropy' (got loss={cfg.loss!r}); set it to 0")
     task_rules(cfg, *known_task(cfg), add)
+    if cfg.model == "mlp" and cfg.norm == "batch" and cfg.batch_size == 1:
+        add(("norm", "batch_size"), "norm='batch' in the MLP needs batch_size ≥ 2: BatchNorm1d "
+            "normalises each unit over the batch, and one sample has no spread (torch refuses "
+            "it in training); use a bigger batch or norm='layer'")
     if cfg.model == "mlp" and cfg.norm == "group" and cfg.width % cfg.norm_groups:
         add(("norm_groups", "width"), f"norm_groups={cfg.norm_groups} must divide width="
             f"{cfg.width} for GroupNorm")

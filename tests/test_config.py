@@ -118,6 +118,7 @@ def test_numbers_are_normalised():
     (dict(scheduler="plateau", lr=0.01, min_lr=0.1), {"min_lr", "lr"}),
     (dict(amp="fp16", device="cpu"), {"amp", "device"}),
     (dict(model="lenet5", dataset="digits"), {"model"}),  # 8x8 is too small for LeNet-5
+    (dict(norm="batch", batch_size=1), {"norm", "batch_size"}),  # BatchNorm1d: no spread
 ])
 def test_impossible_combinations_are_refused_by_name(kw, fields):
     refused(fields, **kw)
@@ -137,6 +138,7 @@ def test_impossible_combinations_are_refused_by_name(kw, fields):
     dict(label_smoothing=0.2, loss="cross_entropy"),
     dict(model="cnn", dataset="image_folder", image_folder="pics.zip"),
     dict(amp="bf16", device="cpu"),
+    dict(model="cnn", dataset="digits", norm="batch", batch_size=1),  # BatchNorm2d over H·W
 ])
 def test_sensible_combinations_are_accepted(kw):
     cfg = TrainConfig(**kw)
@@ -220,3 +222,8 @@ def test_devices_resolve_and_describe_themselves():
     assert amp_plan("bf16", cpu, "mlp") == (torch.bfloat16, False)
     assert amp_plan("fp16", torch.device("cuda"), "cnn") == (torch.float16, True)
     assert amp_plan("auto", torch.device("cuda"), "mlp") == (torch.float16, True)
+
+
+def test_whole_number_bounds_are_written_in_full():
+    err = refused({"seed"}, seed=-1)
+    assert "[0, 4294967295]" in str(err)

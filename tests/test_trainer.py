@@ -221,3 +221,10 @@ def test_event_types_are_frozen():
     with pytest.raises(AttributeError):
         e.epoch = 2  # type: ignore[misc]
     assert {RunStarted, Validated, EarlyStopped, RunFinished} <= set(EVENT_ORDER)
+
+
+def test_a_single_training_sample_with_batchnorm_names_the_real_cause():
+    result = train(TrainConfig(dataset="spiral", subset=1, norm="batch", epochs=1))
+    assert result.reason == "failed"
+    assert "BatchNorm needs at least 2 in a batch" in result.message
+    assert "batch of 64" not in result.message

@@ -44,6 +44,14 @@ def test_each_group_shows_only_relevant_fields(apps, key, value, shown, hidden):
     assert at.query_params[key] == [value] or at.query_params[key] == value
 
 
+@pytest.mark.parametrize("model", ["mlp", "cnn", "lenet5", "resnet"])
+def test_dropout_is_offered_for_every_model_that_uses_it(apps, model):
+    """LeNet-5 and ResNet use dropout too; the form once hid it and dropped it from links."""
+    at = apps({"train_dataset": "digits", "train_model": model, "train_dropout": "0.3"})
+    assert "train_dropout" in keys(at, "number_input") | keys(at, "slider")
+    assert at.query_params["train_dropout"] in (["0.3"], "0.3")
+
+
 def test_number_and_toggle_widgets_go_to_the_url(apps):
     at = apps()
     at.number_input(key="train_early_stop_patience").set_value(3).run()

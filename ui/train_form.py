@@ -60,7 +60,6 @@ RELEVANT: dict[str, Callable[[Values], bool]] = {
     "swish_beta": lambda v: v["model"] == "mlp" and v["activation"] == "swish",
     "norm": lambda v: v["model"] in ("mlp", "cnn"),
     "norm_groups": lambda v: v["model"] in ("mlp", "cnn") and v["norm"] == "group",
-    "dropout": lambda v: v["model"] in ("mlp", "cnn"),
     "grad_checkpointing": lambda v: v["model"] in ("mlp", "resnet"),
     "channels_last": lambda v: v["model"] in C.IMAGE_MODELS,
     "momentum": lambda v: v["optimizer"] in ("sgd", "rmsprop"),
