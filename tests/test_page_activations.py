@@ -107,6 +107,7 @@ def test_bad_settings_give_messages_not_tracebacks(run_page):
 def test_a_malformed_range_in_the_url_falls_back_to_the_default(run_page, xrange):
     at = ok(run_page(PAGE, query={"act_xrange": xrange}))
     assert at.slider(key="act_xrange").value == (-6.0, 6.0)
+    assert any("act_xrange" in t.value and "default (-6,6)" in t.value for t in at.toast)
 
 
 def test_depth_tab_every_control(run_page):

@@ -59,10 +59,13 @@ def seed(key: str, default: Any, valid: Callable[[Any], bool] | None = None) -> 
     if raw is not None:
         try:
             candidate = parse(raw, default)
-            if valid is None or valid(candidate):
-                value = candidate
+            if valid is not None and not valid(candidate):
+                raise ValueError(raw)
+            value = candidate
         except (ValueError, TypeError):
-            pass  # a mangled link falls back quietly rather than breaking the page
+            # a mangled link falls back rather than breaking the page, and says so
+            st.toast(f"This link's `{key}={raw[:40]}` doesn't fit that setting, so its "
+                     f"default ({fmt(default)[:40]}) is shown.", icon=":material/link_off:")
     st.session_state[key] = value
 
 
