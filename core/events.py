@@ -38,6 +38,7 @@ class RunStarted:
     start_epoch: int = 0  # > 0 when resumed from a checkpoint
     world_size: int = 1  # processes training together (torchrun / DDP)
     global_batch: int = 0  # samples per optimizer step: batch_size x grad_accum x world_size
+    start_step: int = 0  # optimizer steps already done when resumed (mid-epoch stops count too)
 
 
 @dataclass(frozen=True)

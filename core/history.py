@@ -61,8 +61,9 @@ class History(Callback):
                 for k in EPOCH_KEYS:
                     self.epochs[k].append(getattr(event, k))
             elif isinstance(event, RunStarted):
-                if self.started is None:  # a resumed run keeps the first start's info
-                    self.started = dataclasses.asdict(event)
+                # the latest start describes the run going on: a resumed run's own config
+                # (more epochs), total steps, device, and the step it resumed from
+                self.started = dataclasses.asdict(event)
                 self.finished = None
             elif isinstance(event, EarlyStopped):
                 self.early_stopped = dataclasses.asdict(event)

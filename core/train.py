@@ -33,7 +33,7 @@ class ProgressBar(Callback):
 
         if isinstance(event, RunStarted):
             self.bar = tqdm(total=event.total_steps,
-                            initial=event.start_epoch * event.steps_per_epoch, unit="step",
+                            initial=event.start_step, unit="step",
                             dynamic_ncols=True, file=sys.stderr)
         elif self.bar is None:
             return

@@ -186,7 +186,7 @@ class Probe(Callback):
         self._model = tr.model
         self._objective = build_objective(tr.cfg, b.task, b.num_classes)
         self._named = list(self._model.named_parameters())
-        self._step = event.start_epoch * event.steps_per_epoch
+        self._step = event.start_step
         self._log_every, self._per_epoch = tr.cfg.log_every, max(event.steps_per_epoch, 1)
         self._last_step = event.total_steps
         self._epoch = event.start_epoch

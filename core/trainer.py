@@ -265,7 +265,7 @@ class Trainer:
             "off" if amp_dtype is None else str(amp_dtype).removeprefix("torch.").replace(
                 "bfloat16", "bf16").replace("float16", "fp16"),
             optimizer_kind(optimizer), start_epoch, world_size,
-            cfg.batch_size * k * world_size))
+            cfg.batch_size * k * world_size, step))
 
         reason, message = "completed", ""
         first_step = step

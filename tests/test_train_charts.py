@@ -124,6 +124,9 @@ def test_throughput_and_progress_text():
     done = tc.progress_text(history_snapshot(finished=True))
     assert done == "epoch 20/20 · 100 % · 1 006 samples/s · completed after 1 min 15 s"
     assert tc.progress_text(None) == "waiting for the run to start"
+    failed_early = {"started": None, "steps": {}, "finished": {
+        "reason": "failed", "message": "The dataset is missing.", "elapsed": 0.4}}
+    assert tc.progress_text(failed_early) == "failed after 0.4 s"  # not "waiting"
     assert [tc.duration(s) for s in (0.24, 12, 185, 7300)] == [
         "0.2 s", "12 s", "3 min 05 s", "2 h 01 min"]
 

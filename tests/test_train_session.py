@@ -41,6 +41,7 @@ def test_cap_refuses_with_busy_message_and_frees_on_stop(registry):
     assert b.runs == []  # nothing started, nothing kept
     a.stop_and_wait()
     assert run.reason == "stopped" and registry.active == 0
+    assert "busy" not in b.notice and "slot is free now" in b.notice  # not a stale count
     second = b.start(QUICK)
     assert second is not None and b.notice == ""
     assert wait_finished(second, 60) and second.reason == "completed"

@@ -114,3 +114,30 @@ def test_from_checkpoint_refuses_changes_it_could_not_honour():
 def test_checkpoint_before_a_run_is_a_clear_error():
     with pytest.raises(ValueError, match="run"):
         Trainer(CFG).checkpoint()
+
+
+def test_a_resumed_runs_progress_counts_from_where_it_resumed():
+    """History kept the first start's RunStarted, so a resumed run extended to 8 epochs
+    showed 'epoch 5/4 · 125 %' and a time left measured over steps it never ran."""
+    from core.history import History
+    from ui.train_charts import progress_text
+
+    ck = interrupted(SaveAndStop(step=9))  # mid-epoch: 8 steps per epoch
+    seen: list[str] = []
+    history = History()
+
+    class Watch(Callback):
+        def on_event(self, event) -> None:
+            if isinstance(event, BatchEnded) and not seen:
+                seen.append(progress_text(history.snapshot()))
+
+    result = Trainer.from_checkpoint(ck, [history, Watch()], epochs=8).run()
+    started = history.snapshot()["started"]
+    assert started["config"]["epochs"] == 8 and started["start_step"] == 9
+    assert started["total_steps"] == 8 * started["steps_per_epoch"]
+    first = seen[0]
+    assert first.startswith("epoch 2/8 · ") and "left" in first, first
+    percent = int(first.split(" · ")[1].removesuffix(" %"))
+    assert percent < 50  # a few steps past 9 of 64, not a share of the old 4-epoch run
+    assert progress_text(history.snapshot()).startswith("epoch 8/8 · 100 %")
+    assert result.reason in ("completed", "early_stopped")

@@ -158,14 +158,14 @@ def duration(seconds: float) -> str:
 
 def progress_text(snapshot: dict | None) -> str:
     """'epoch 3/20 · 45 % · 1 234 samples/s · 12 s left' (or how the run ended)."""
-    started = (snapshot or {}).get("started")
-    if not started:
-        return "waiting for the run to start"
+    started, finished = (snapshot or {}).get("started"), (snapshot or {}).get("finished")
+    if not started:  # not started yet, or failed before its first step (e.g. missing data)
+        return (f"{finished['reason'].replace('_', ' ')} after {duration(finished['elapsed'])}"
+                if finished else "waiting for the run to start")
     steps: dict[str, Any] = snapshot.get("steps") or {}
     epochs_total = started["config"]["epochs"]
     total, spe = max(started["total_steps"], 1), max(started["steps_per_epoch"], 1)
-    first = started.get("start_epoch", 0) * spe
-    finished = snapshot.get("finished")
+    first = started.get("start_step", started.get("start_epoch", 0) * spe)  # resumed from
     step = steps["step"][-1] if steps.get("step") else first
     epoch = steps["epoch"][-1] if steps.get("epoch") else started.get("start_epoch", 0) + 1
     if finished:

@@ -79,11 +79,23 @@ class SessionRuns:
         self.registry = registry or REGISTRY
         self.runs: list[LiveRun] = []
         self.count = 0
-        self.notice = ""  # why the last start did not happen (server busy, bad checkpoint)
+        self._error = ""  # why the last start failed (a bad checkpoint...)
+        self._refused = False  # the last start found the server full
         # When Streamlit forgets a closed session, its state (and this object) goes: stop its
         # run then, so an abandoned 10,000-epoch run does not hold a slot for hours.
         self._controls: list[Any] = []
         weakref.finalize(self, _stop_all, self._controls)
+
+    @property
+    def notice(self) -> str:
+        """Why the last start did not happen, as of now: the busy message is rebuilt on every
+        read, so it never shows a stale count, and says so once a slot has freed up."""
+        if not self._refused:
+            return self._error
+        self.registry.reap()
+        if self.registry.active >= self.registry.cap:
+            return self.registry.busy_message()
+        return "A training slot is free now: press Start (your settings are kept)."
 
     @property
     def current(self) -> LiveRun | None:
@@ -95,15 +107,15 @@ class SessionRuns:
         return run if run is not None and run.active else None
 
     def start(self, cfg: TrainConfig | None, **kw: Any) -> LiveRun | None:
-        """Start a run (cfg, or resume=bytes); None and `self.notice` set if the server is
+        """Start a run (cfg, or resume=bytes); None (and `notice` says why) if the server is
         full (ValueError for a bad checkpoint, or when this session is already training)."""
         if self.active is not None:
             raise ValueError("A run is already going on in this session: stop it first.")
         run = LiveRun(cfg, self.count + 1, **kw)
         if not self.registry.start(run):
-            self.notice = self.registry.busy_message()
+            self._refused = True
             return None
-        self.notice, self.count = "", self.count + 1
+        self._error, self._refused, self.count = "", False, self.count + 1
         self._controls[:] = [run.control]
         for old in self.runs:
             old.drop_checkpoint()
@@ -115,7 +127,7 @@ class SessionRuns:
         try:
             self.start(cfg, **kw)
         except ValueError as exc:
-            self.notice = f"Could not start: {exc}"
+            self._error, self._refused = f"Could not start: {exc}", False
 
     def finished(self) -> list[LiveRun]:
         return [r for r in self.runs if not r.active]
