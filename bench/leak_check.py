@@ -10,8 +10,8 @@ last KEEP_RUNS finished runs (weights and downloads) on purpose, so memory may r
 window is full, then must stay flat. Workload: MNIST with the compact BatchNorm CNN on a
 subset (the data set is loaded afresh each run), or the digits set when MNIST is absent.
 
-This is the session module in-process, not a `streamlit run` server driven by a browser: the
-server-level measurement (same runs started from pages/training.py) remains to be done.
+This is the session module in-process; bench/leak_check_server.py measures the same through a
+`streamlit run` server driven by a browser (runs started from pages/training.py).
 """
 
 from __future__ import annotations
