@@ -28,7 +28,7 @@ def too_many_taps(out_shape: tuple[int, ...], kernel: tuple[int, ...]) -> int | 
     """The number of window taps the picture would list, when that is over MAX_TAPS."""
     taps = sum(o * k for o, k in zip(out_shape[-len(kernel):], kernel, strict=True))
     return taps if taps > MAX_TAPS else None
-INPUT, PADDING, OVERHANG = 0, 1, 2  # cell kinds
+INPUT, PADDING, OVERHANG, UNREAD = 0, 1, 2, 3  # cell kinds (UNREAD: input no output reads)
 
 
 @dataclass(frozen=True)
@@ -133,15 +133,25 @@ def adaptive_grid(spec: AdaptiveSpec) -> SlideGrid:
 
 def cell_kinds(grid: SlideGrid, rows: range | None = None, cols: range | None = None
                ) -> np.ndarray:
-    """INPUT / PADDING / OVERHANG for the drawn cells (all, or the given rows and columns)."""
-    def kind(axis: AxisWindows, view: range | None) -> np.ndarray:
+    """INPUT / UNREAD / PADDING / OVERHANG for the drawn cells (all, or the given rows and
+    columns); UNREAD marks input cells in a row or column that no window reads."""
+    def kind(axis: AxisWindows, view: range | None) -> tuple[np.ndarray, np.ndarray]:
         idx = np.arange(axis.extent) if view is None else np.arange(view.start, view.stop)
         src = np.array(axis.source)[idx]
         inside = (idx >= axis.before) & (idx < axis.before + axis.n)
-        return np.where(inside, INPUT, np.where(src == OUTSIDE, OVERHANG, PADDING))
+        gaps = unread(axis) if axis.n <= 4096 else []  # (a long axis: too many windows to scan)
+        skipped = inside & np.isin(idx - axis.before, gaps)
+        return np.where(inside, INPUT, np.where(src == OUTSIDE, OVERHANG, PADDING)), skipped
 
-    r, c = kind(grid.rows, rows), kind(grid.cols, cols)
-    return np.maximum(r[:, None], c[None, :]).astype(np.int8)
+    (r, r_skip), (c, c_skip) = kind(grid.rows, rows), kind(grid.cols, cols)
+    kinds = np.maximum(r[:, None], c[None, :]).astype(np.int8)
+    kinds[(kinds == INPUT) & (r_skip[:, None] | c_skip[None, :])] = UNREAD
+    return kinds
+
+
+def has_overhang(grid: SlideGrid) -> bool:
+    """Does a ceil_mode window reach beyond the padding (cells drawn pink)?"""
+    return OUTSIDE in grid.rows.source or OUTSIDE in grid.cols.source
 
 
 def window_cells(grid: SlideGrid, i: int, j: int) -> tuple[list[int], list[int]]:

@@ -17,9 +17,11 @@ from core.conv_visual import (
     INPUT,
     OVERHANG,
     PADDING,
+    UNREAD,
     axis_windows,
     cell_kinds,
     conv_grid,
+    has_overhang,
     pool_grid,
     read_mask,
     receptive_region,
@@ -138,3 +140,12 @@ def test_unread_cells_are_what_no_output_depends_on():
     assert sorted(set(np.flatnonzero(~any_read.any(1)))) == [2, 5, 6]
     floor = pool_grid(PoolSpec("max", (7, 8), (2, 2), (2, 2)))
     assert unread(floor.rows) == [6]  # the last row does not fit a whole window
+
+
+def test_unread_input_cells_are_their_own_kind():
+    """MaxPool2d(2, 2) on 7 rows: row 6 is never read, and the picture shows it."""
+    grid = pool_grid(PoolSpec("max", (7, 8), (2, 2), (2, 2)))
+    kinds = cell_kinds(grid)
+    assert (kinds[6] == UNREAD).all() and (kinds[:6] == INPUT).all()
+    assert not has_overhang(grid)
+    assert has_overhang(pool_grid(PoolSpec("max", (5, 5), (3, 3), (3, 3), ceil_mode=True)))

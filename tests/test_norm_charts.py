@@ -181,3 +181,9 @@ def test_tables_show_the_numbers():
     assert "ValueError" in text.batch_one_table(batch_one_cases(2, 2, 2))
     stats = {"mean_in": [1.0], "std_in": [2.0], "mean_out": [0.0], "std_out": [1.0]}
     assert "| ch | 1.0000 | 2.0000 | 0.0000 | 1.0000 |" in text.stats_table(["ch"], stats)
+
+
+def test_stats_table_never_shows_minus_zero():
+    table = text.stats_table(["c0"], {"mean_in": [-1e-9], "std_in": [1.0],
+                                      "mean_out": [-4e-5], "std_out": [0.99999]})
+    assert "-0.0000" not in table and "| c0 | 0.0000 | 1.0000 | 0.0000 | 1.0000 |" in table

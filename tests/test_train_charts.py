@@ -255,10 +255,11 @@ def test_layer_histograms_one_panel_per_tensor():
     assert [b["x"] for b in bars] == [[-0.5, 0.5], [-0.25, 0.25]]
     assert [b["y"] for b in bars] == [[1, 2], [2, 0]]
     assert [b["xaxis"] for b in bars] == ["x", "x2"]
-    assert [a["text"] for a in d["layout"]["annotations"]] == ["fc.weight (step 9)",
-                                                               "fc.bias (step 9)"]
+    assert [a["text"] for a in d["layout"]["annotations"]] == ["fc.weight", "fc.bias"]
+    assert d["layout"]["title"]["text"] == "weight histograms at step 9"  # said once
     d = tc.layer_histogram_figure(layers(), "grad").to_dict()
-    assert len(d["data"]) == 1 and d["layout"]["annotations"][0]["text"] == "fc.weight (step 5)"
+    assert len(d["data"]) == 1 and d["layout"]["annotations"][0]["text"] == "fc.weight"
+    assert d["layout"]["title"]["text"] == "gradient histograms at step 5"
     many = layers()
     many["names"] = ["fc.weight"] * 14
     d = tc.layer_histogram_figure(many, max_panels=12).to_dict()

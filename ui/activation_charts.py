@@ -95,20 +95,11 @@ def depth_lines(results: dict[str, tuple], chosen: str, height: int = 340) -> go
     stds = [v for std, _ in results.values() for v in std]
     grads = [v for _, grad in results.values() for v in grad]
     fig.update_yaxes(title_text="std of activations h", type="log", exponentformat="power",
-                     dtick=_log_dtick(stds), row=1, col=1)
+                     dtick=theme.log_dtick(stds), row=1, col=1)
     fig.update_yaxes(title_text="RMS of dL/dW", type="log", exponentformat="power",
-                     dtick=_log_dtick(grads), row=1, col=2)
+                     dtick=theme.log_dtick(grads), row=1, col=2)
     fig.update_xaxes(title_text="layer")
     return theme.style(fig, height=height)
-
-
-def _log_dtick(values) -> int:
-    """Whole decades between tick labels, so that about six labels fit."""
-    good = [v for v in values if v > 0 and np.isfinite(v)]
-    if not good:
-        return 1
-    decades = np.log10(max(good)) - np.log10(min(good))
-    return max(1, int(np.ceil(decades / 6)))
 
 
 def _positive(values) -> list[float | None]:
@@ -170,7 +161,7 @@ def prelu_chart(steps, slope, loss, best: float, x=None, y=None, fitted=None,
         fig.update_yaxes(title_text="y", row=1, col=3)
     fig.update_yaxes(title_text="slope a", row=1, col=1)
     fig.update_yaxes(title_text="loss (MSE)", type="log", exponentformat="power",
-                     dtick=_log_dtick(loss), row=1, col=2)
+                     dtick=theme.log_dtick(loss), row=1, col=2)
     fig.update_xaxes(title_text="step", row=1, col=1)
     fig.update_xaxes(title_text="step", row=1, col=2)
     return theme.style(fig, height=height)

@@ -13,15 +13,24 @@ import numpy as np
 import plotly.colors
 import plotly.graph_objects as go
 
-from core.conv_visual import INPUT, OVERHANG, PADDING, SlideGrid, cell_kinds, window_cells
+from core.conv_visual import (
+    INPUT,
+    OVERHANG,
+    PADDING,
+    UNREAD,
+    SlideGrid,
+    cell_kinds,
+    window_cells,
+)
 from ui import theme
 
 MAX_VIEW = 64  # cells per axis drawn before cropping around the selection
 MAX_TEXT = 16  # cells per axis that still get a number written in them
 FRAME_BUDGET = 60_000  # numbers in all animation frames together (keeps the page light)
 KIND_COLORS = {INPUT: "rgba(86,180,233,0.55)", PADDING: theme.MUTED,
-               OVERHANG: "rgba(204,121,167,0.25)"}
-KIND_NAMES = {INPUT: "input", PADDING: "padding", OVERHANG: "beyond the padding (ceil_mode)"}
+               OVERHANG: "rgba(204,121,167,0.25)", UNREAD: "rgba(86,180,233,0.15)"}
+KIND_NAMES = {INPUT: "input", PADDING: "padding", OVERHANG: "beyond the padding (ceil_mode)",
+              UNREAD: "input no output reads"}
 
 
 @dataclass(frozen=True)
@@ -141,7 +150,7 @@ def _position_traces(grid: SlideGrid, i: int, j: int, rv: View, cv: View) -> lis
     return [dict(x=tx, y=ty), dict(x=ox, y=oy), dict(x=sx, y=sy)]
 
 
-def _hover(grid: SlideGrid, rv: View, cv: View) -> np.ndarray | None:
+def _hover(grid: SlideGrid, rv: View, cv: View, kinds: np.ndarray) -> np.ndarray | None:
     """Per-cell hover text for small pictures: what the cell holds."""
     if rv.hi - rv.lo > MAX_TEXT * 2 or cv.hi - cv.lo > MAX_TEXT * 2:
         return None
@@ -153,7 +162,8 @@ def _hover(grid: SlideGrid, rv: View, cv: View) -> np.ndarray | None:
             sr, sc = grid.rows.source[r], grid.cols.source[c]
             ir, ic = r - grid.rows.before, c - grid.cols.before
             if 0 <= ir < grid.rows.n and 0 <= ic < grid.cols.n:
-                row.append(f"input[{ir}, {ic}]")
+                unread = kinds[r - rv.lo, c - cv.lo] == UNREAD
+                row.append(f"input[{ir}, {ic}]" + (": no output reads it" if unread else ""))
             elif min(sr, sc) == -2:
                 row.append("beyond the padding: only a ceil_mode window reaches here")
             elif min(sr, sc) == -1:
@@ -184,15 +194,15 @@ def sliding_window(grid: SlideGrid, i: int, j: int, *, out_values: np.ndarray | 
     x_in = np.arange(cv.lo, cv.hi) - grid.cols.before
     y_in = np.arange(rv.lo, rv.hi) - grid.rows.before
     x_out, y_out = np.arange(ocv.lo, ocv.hi), np.arange(orv.lo, orv.hi)
-    hover = _hover(grid, rv, cv)
+    hover = _hover(grid, rv, cv, kinds)
     values = text_out = None
     if out_values is not None:
         values = out_values[orv.lo:orv.hi, ocv.lo:ocv.hi]
         text_out = [[f"{out_label}{v:g}" for v in row] for row in values]
     moving = _position_traces(grid, i, j, rv, cv)
     data = [
-        dict(type="heatmap", z=kinds, x=x_in, y=y_in, zmin=0, zmax=2,
-             colorscale=[[k / 2, KIND_COLORS[k]] for k in (INPUT, PADDING, OVERHANG)],
+        dict(type="heatmap", z=kinds, x=x_in, y=y_in, zmin=0, zmax=3,
+             colorscale=[[k / 3, KIND_COLORS[k]] for k in (INPUT, PADDING, OVERHANG, UNREAD)],
              showscale=False, xgap=1, ygap=1, text=hover, name="input",
              hovertemplate=("%{text}<extra></extra>" if hover is not None
                             else "row %{y}, col %{x}<extra></extra>")),
@@ -266,5 +276,7 @@ def _frames(layout: dict, grid: SlideGrid, i: int, j: int, rv: View, cv: View
         x=0.18, len=0.8, y=-0.02, yanchor="top", pad=dict(t=0), ticklen=2,
         currentvalue=dict(prefix="output cell ", font=dict(size=12, color="#888")),
         font=dict(size=1, color="rgba(0,0,0,0)"),  # step labels would crowd the track
+        # plotly's default track is near-white, a glare in the dark theme: greys read in both
+        bgcolor=theme.MUTED, bordercolor=theme.MUTED, activebgcolor="#888", tickcolor="#888",
         steps=[dict(label=n, method="animate", args=[[n], still]) for n in names])]
     return frames

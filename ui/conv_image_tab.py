@@ -121,8 +121,10 @@ def render_real_image() -> None:
                 fmap = _filtered(image, kernel, int(stride), padding)
                 st.plotly_chart(feature_maps(image, kernel, fmap), theme="streamlit",
                                 key="conv_img_chart")
+                colours = ("Feature map: red positive, blue negative, white 0" if fmap.min() < 0
+                           else "Every response is ≥ 0 here, so the feature map is grey")
                 st.caption(
                     f"Input: {what}. `F.conv2d` slides the kernel without flipping it "
                     "(cross-correlation), so Sobel x is positive where brightness grows to the "
-                    "right. Blue/red: positive/negative responses.")
+                    f"right. {colours} (kernel: red positive, blue negative).")
     code_expander(filter_code(np.nan_to_num(kernel), int(stride), padding))

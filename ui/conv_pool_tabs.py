@@ -6,7 +6,7 @@ import numpy as np
 import streamlit as st
 import torch
 
-from core.conv_visual import adaptive_grid, avg_divisors, pool_grid
+from core.conv_visual import adaptive_grid, avg_divisors, has_overhang, pool_grid
 from core.pool_arith import (
     AdaptiveSpec,
     PoolSpec,
@@ -104,9 +104,10 @@ def _pool(spec: PoolSpec, right) -> None:
         extra = (" Output cells show AvgPool2d's divisor: padding counts when "
                  "count_include_pad is on, cells beyond the padding never do."
                  if spec.kind == "avg" else " Max pooling ignores padding (it pads with −∞).")
-        st.caption("Pink cells lie beyond the padding: only ceil_mode's last window reaches "
-                   "them, and it must start inside the input or the left padding." + extra
-                   + unread_note(grid))
+        pink = ("Pink cells lie beyond the padding: only ceil_mode's last window reaches "
+                "them, and it must start inside the input or the left padding. "
+                if has_overhang(grid) else "")
+        st.caption(pink + extra.lstrip() + unread_note(grid))
     code_expander(pool_code(spec))
 
 

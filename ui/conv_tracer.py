@@ -106,12 +106,15 @@ def _show_result(result: Trace, layers: tuple) -> None:
     if result.problem is not None:
         _show_problem(result.problem)
     frame = result_frame(result, titles)
+    # Numbers get room for 11 digits; an all-empty note column is left out (its space went
+    # to nothing while the layer column was cut).
+    shown = [c for c in frame.columns if c != "note" or frame[c].astype(bool).any()]
     st.dataframe(frame, hide_index=True, width="stretch", key="trace_result",
-                 height=min(len(frame) + 1, 30) * 35 + 3, column_config={
-                     "params": st.column_config.NumberColumn(format="localized"),
-                     "mult-adds": st.column_config.NumberColumn(format="localized"),
+                 height=min(len(frame) + 1, 30) * 35 + 3, column_order=shown, column_config={
+                     "params": st.column_config.NumberColumn(format="localized", width=110),
+                     "mult-adds": st.column_config.NumberColumn(format="localized", width=120),
                      "layer": st.column_config.TextColumn(width="large"),
-                     "note": st.column_config.TextColumn(width="large")})
+                     "note": st.column_config.TextColumn(width="medium")})
     ran = ("on CPU (a batch of 1 or 2, weights zeroed: values don't change shapes)"
            if result.device == "cpu" else "on PyTorch's meta device (shapes only, no "
            "arithmetic: this stack is too big to run on every change)")

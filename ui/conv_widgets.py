@@ -67,8 +67,9 @@ def shape_text(shape: tuple[int, ...] | None) -> str:
 
 
 def show_shapes(report: SizeReport) -> None:
-    """Input, the formula's output and the real layer's output side by side."""
-    cols = st.columns(3)
+    """Input, the formula's output and the real layer's output side by side (the last is
+    wider: 'Output of nn.AdaptiveMaxPool2d' must fit a laptop's column)."""
+    cols = st.columns([1, 1, 1.5])
     cols[0].metric("Input shape", shape_text(report.in_shape))
     cols[1].metric("Output by the formula", shape_text(report.out_shape))
     where = "meta device: shape logic only" if report.device == "meta" else "CPU"
@@ -138,7 +139,8 @@ def unread_note(grid: SlideGrid, dims: int = 2) -> str:
         if missing:
             shown = ", ".join(str(v) for v in missing[:8]) + (" …" if len(missing) > 8 else "")
             parts.append(f"{name} {shown}")
-    return (" **Never read by any output:** input " + "; ".join(parts) + ".") if parts else ""
+    return (" **Never read by any output** (faded): input " + "; ".join(parts) + ".") if parts \
+        else ""
 
 
 def human(n: int) -> str:

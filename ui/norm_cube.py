@@ -176,7 +176,10 @@ def cube_picture(mask: np.ndarray, chosen: tuple[int, int, int, int], layout: st
     if parts.chosen_at is not None:  # the see-through drawing hides depth: name the element
         annotations.append(dict(x=parts.chosen_at[0], y=parts.chosen_at[1], xref="x", yref="y",
                                 text=f"x[{', '.join(map(str, chosen))}]", showarrow=True,
-                                arrowhead=2, ax=28, ay=-26, font=dict(size=12)))
+                                arrowhead=2, ax=28, ay=-26, font=dict(size=12, color="white"),
+                                # a label in the chosen cube's own colour reads over the grey
+                                # cube in either theme
+                                bgcolor=BAD, borderpad=2))
     fig.update_layout(annotations=annotations, xaxis=dict(visible=False),
                       yaxis=dict(visible=False, scaleanchor="x", scaleratio=1))
     # the single "paper" block needs no full width to read: keep it a modest size

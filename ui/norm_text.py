@@ -222,9 +222,12 @@ def instancenorm_table(r: dict) -> str:
 
 def stats_table(names: list[str], s: dict) -> str:
     """Markdown: per channel (or group) mean and std of x and of the layer's output y."""
+    def f4(v: float) -> str:  # float32 leaves a mean of ±1e-8: that is 0.0000, not -0.0000
+        return f"{round(v, 4) + 0.0:.4f}"
+
     lines = ["| | mean of x | std of x | mean of y | std of y |", "|---|---|---|---|---|"]
-    lines += [f"| {name} | {s['mean_in'][i]:.4f} | {s['std_in'][i]:.4f} | "
-              f"{s['mean_out'][i]:.4f} | {s['std_out'][i]:.4f} |" for i, name in enumerate(names)]
+    lines += [f"| {name} | {f4(s['mean_in'][i])} | {f4(s['std_in'][i])} | "
+              f"{f4(s['mean_out'][i])} | {f4(s['std_out'][i])} |" for i, name in enumerate(names)]
     return "\n".join(lines)
 
 

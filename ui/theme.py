@@ -6,6 +6,9 @@ grid and fonts for the light or dark theme; here we only pick colours that read 
 
 from __future__ import annotations
 
+from typing import Any
+
+import numpy as np
 import plotly.graph_objects as go
 
 # A colour-blind-safe qualitative palette (Okabe-Ito) that reads on white and on near-black.
@@ -48,3 +51,16 @@ def styled_layout(*, height: int = 380, title: str | None = None, legend: bool =
         hovermode="closest",
         **layout,
     )
+
+
+def log_dtick(values: Any) -> int | str:
+    """Whole decades between tick labels, so that about six labels fit; within about two
+    decades, labels at 1, 2 and 5 of each decade ('D2'), else a span inside one decade (std
+    0.03-0.4) would show one label or none."""
+    good = [v for v in values if v > 0 and np.isfinite(v)]
+    if not good:
+        return 1
+    decades = np.log10(max(good)) - np.log10(min(good))
+    if decades < 2:
+        return "D2"
+    return max(1, int(np.ceil(decades / 6)))

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import plotly.graph_objects as go
 
-from ui.theme import PRIMARY, color, style, styled_layout
+from ui.theme import PRIMARY, color, log_dtick, style, styled_layout
 from ui.train_charts_base import no_data, pairs, side_by_side, thousands
 from ui.train_charts_layers import layer_histogram_figure, layer_stats_figure
 from ui.train_charts_views import (
@@ -84,7 +84,7 @@ def curves_figure(runs: Sequence[dict] | None, metric: str = "loss") -> go.Figur
         if len(y):
             traces.append(go.Scatter(
                 x=x, y=y, mode="lines", name=f"{label} · train", legendgroup=label,
-                opacity=0.45 if current else 0.3, line=dict(color=col, width=width, dash=dash),
+                opacity=0.75 if current else 0.4, line=dict(color=col, width=width, dash=dash),
                 hovertemplate="epoch %{x:.2f}<br>train " + title + " %{y:.4g}<extra></extra>"))
         if len(vy):
             traces.append(go.Scatter(  # markers are SVG nodes: only while they are few
@@ -105,6 +105,7 @@ def lr_gradnorm_figure(runs: Sequence[dict] | None) -> go.Figure:
     """Learning rate (left) and total gradient norm before clipping (right, log scale) against
     the optimizer step."""
     fig, drawn, top = side_by_side(), 0, 0.0
+    grad_norms: list[float] = []
     for label, snap, current, col, dash in _runs(runs):
         steps = snap.get("steps") or {}
         line = dict(color=col, width=2 if current else 1.2, dash=dash)
@@ -117,6 +118,8 @@ def lr_gradnorm_figure(runs: Sequence[dict] | None) -> go.Figure:
             drawn += 1
             if key == "lr":
                 top = max(top, *(v for v in y if v is not None and math.isfinite(v)), 0.0)
+            else:
+                grad_norms += y
             fig.add_trace(go.Scatter(
                 x=x, y=y, mode="lines", name=label, legendgroup=label, showlegend=panel == 1,
                 line=line, xaxis="x" if panel == 1 else "x2", yaxis="y" if panel == 1 else "y2",
@@ -127,7 +130,8 @@ def lr_gradnorm_figure(runs: Sequence[dict] | None) -> go.Figure:
     # around it and sit on the zero line.
     fig.update_layout(xaxis_title="step", xaxis2_title="step", yaxis_title="learning rate",
                       yaxis_range=[0, top * 1.1 if top > 0 else 1],
-                      yaxis2=dict(title="gradient norm (log)", type="log", anchor="x2"))
+                      yaxis2=dict(title="gradient norm (log)", type="log", anchor="x2",
+                                  dtick=log_dtick(grad_norms)))
     return style(fig, height=320)
 
 

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 import plotly.graph_objects as go
 
-from ui.theme import color, style
+from ui.theme import color, log_dtick, style
 from ui.train_charts_base import no_data, pairs
 
 # kind -> (axis title, log axis?)
@@ -35,12 +35,13 @@ def layer_stats_figure(layers: dict | None, kind: str = "grad_norm",
         raise ValueError(f"kind must be one of {', '.join(LAYER_KINDS)}, got {kind!r}")
     series = (layers or {}).get("series") or {}
     title, log = LAYER_KINDS[kind]
-    fig = go.Figure()
+    fig, values = go.Figure(), []
     for i, name in enumerate(_names(layers or {}, names)):
         s = series.get(name) or {}
         x, y = pairs(s.get("step", []), s.get(kind, []))
         if log:
             x, y = pairs(x, [v if v > 0 and math.isfinite(v) else None for v in y])
+        values += y
         if y:
             fig.add_trace(go.Scatter(
                 x=x, y=y, mode="lines+markers", name=name, marker=dict(size=4),
@@ -51,7 +52,8 @@ def layer_stats_figure(layers: dict | None, kind: str = "grad_norm",
         return no_data("No gradients yet: they appear after the first update."
                        if kind in ("grad_norm", "ratio") and series else
                        "No layer statistics yet.", height=340)
-    fig.update_layout(xaxis_title="step", yaxis=dict(title=title, type="log" if log else None))
+    fig.update_layout(xaxis_title="step", yaxis=dict(title=title, type="log" if log else None,
+                                                     dtick=log_dtick(values) if log else None))
     return style(fig, height=360)
 
 
@@ -72,7 +74,7 @@ def layer_histogram_figure(layers: dict | None, which: str = "weight",
     rows = math.ceil(len(shown) / cols)
     gx, gy = 0.06, 0.35 / rows  # gaps between panels (fractions of the figure)
     w, h = (1 - gx * (cols - 1)) / cols, (1 - gy * (rows - 1)) / rows
-    traces, notes, layout = [], [], {}
+    traces, notes, layout, steps = [], [], {}, set()
     for i, name in enumerate(shown):
         r, c = divmod(i, cols)
         ax = "" if i == 0 else str(i + 1)
@@ -90,10 +92,13 @@ def layer_histogram_figure(layers: dict | None, which: str = "weight",
                              marker=dict(color=color(i), line=dict(width=0)),
                              xaxis=f"x{ax}", yaxis=f"y{ax}",
                              hovertemplate=f"{name}<br>≈%{{x:.3g}}: %{{y}}<extra></extra>"))
-        notes.append(dict(text=f"{name} (step {step})", x=x0 + w / 2, y=y1, xref="paper",
+        steps.add(step)
+        notes.append(dict(text=name, x=x0 + w / 2, y=y1, xref="paper",
                           yref="paper", yanchor="bottom", showarrow=False, font=dict(size=11)))
     # One Figure call: adding panels and notes one by one validates the layout each time.
     fig = go.Figure(data=traces, layout=dict(bargap=0, annotations=notes, **layout))
     note = f" (first {len(shown)} of {total})" if total > len(shown) else ""
+    if len(steps) == 1 and None not in steps:  # one snapshot: say when, once
+        note += f" at step {steps.pop()}"
     return style(fig, height=150 * rows + 60, legend=False,
                  title=f"{'gradient' if which == 'grad' else 'weight'} histograms{note}")

@@ -41,12 +41,12 @@ def downloads(runs: SessionRuns) -> None:
     pick = st.selectbox("Download the files of", labels, key="train_download_run") \
         if len(done) > 1 else labels[0]
     run = done[labels.index(pick)] if pick in labels else done[0]
-    cols = st.columns(3)
-    for i, (key, (label, mime, icon)) in enumerate(FILES.items()):
+    row = st.container(horizontal=True)  # wraps; labels keep their full width
+    for key, (label, mime, icon) in FILES.items():
         if key in run.downloads:
-            cols[i % 3].download_button(label, run.downloads[key], file_name=file_name(run, key),
-                                        mime=mime, icon=icon, on_click="ignore",
-                                        key=f"train_dl_{key.replace('.', '_')}")
+            row.download_button(label, run.downloads[key], file_name=file_name(run, key),
+                                mime=mime, icon=icon, on_click="ignore", width="content",
+                                key=f"train_dl_{key.replace('.', '_')}")
     if "checkpoint.pt" not in run.downloads and run is not runs.current:
         st.caption("Earlier runs keep their weights, metrics, config and script; only the "
                    "newest keeps its full checkpoint (optimizer state is large).")

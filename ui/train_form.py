@@ -102,7 +102,11 @@ STEPS = {"lr": 1e-3, "momentum": 0.01, "beta1": 0.01, "beta2": 1e-3, "eps": 1e-9
          "plateau_threshold": 1e-4, "early_stop_min_delta": 1e-3, "div_factor": 1.0,
          "final_div_factor": 100.0, "swish_beta": 0.1, "power": 0.1, "clip_value": 0.1}
 HINTS = typing.get_type_hints(TrainConfig)
-DEFAULTS = TrainConfig()
+# The page's defaults are the engine's, but long enough to watch: TrainConfig's 20 epochs
+# (200 steps) end in well under a second, before the live charts first redraw; 300 take about
+# 3 s on a 2-core CPU, so the decision boundary and the curves are seen forming.
+PAGE_EPOCHS = 300
+DEFAULTS = TrainConfig(epochs=PAGE_EPOCHS)
 
 
 def fields_of(group: str) -> list[dataclasses.Field]:

@@ -158,7 +158,7 @@ def draw(run: LiveRun, snap: dict[str, Any], runs: SessionRuns) -> None:
             with c2:
                 chart("train_acc_chart", versions, lambda: charts.curves_figure(series, "acc"))
     if "LR and speed" in views:
-        c3, c4 = st.columns(2)
+        c3, c4 = st.columns([2, 1])  # the LR / gradient-norm figure has two panels
         with c3:
             chart("train_lr_chart", versions, lambda: charts.lr_gradnorm_figure(series))
         with c4:
@@ -193,15 +193,13 @@ def model_view(probe: dict[str, Any], run: LiveRun) -> None:
 
 
 def layers_view(layers: dict[str, Any], key: Any) -> None:
+    """The statistic over time, then the histograms, each the page's full width: side by
+    side, eight legend entries and a 3-column grid of panels did not fit a laptop."""
     c1, c2 = st.columns(2)
-    with c1:
-        kind = st.selectbox("Per-layer statistic over time", list(LAYER_KINDS),
-                            format_func=lambda k: LAYER_KINDS[k][0],
-                            index=list(LAYER_KINDS).index("grad_norm"),
-                            key="train_layer_kind")
-        chart("train_layer_stats", (key, kind), lambda: charts.layer_stats_figure(layers, kind))
-    with c2:
-        which = st.segmented_control("Histograms of", ["weight", "grad"], default="weight",
-                                     key="train_layer_which") or "weight"
-        chart("train_layer_hist", (key, which),
-              lambda: charts.layer_histogram_figure(layers, which))
+    kind = c1.selectbox("Per-layer statistic over time", list(LAYER_KINDS),
+                        format_func=lambda k: LAYER_KINDS[k][0],
+                        index=list(LAYER_KINDS).index("grad_norm"), key="train_layer_kind")
+    which = c2.segmented_control("Histograms of", ["weight", "grad"], default="weight",
+                                 key="train_layer_which") or "weight"
+    chart("train_layer_stats", (key, kind), lambda: charts.layer_stats_figure(layers, kind))
+    chart("train_layer_hist", (key, which), lambda: charts.layer_histogram_figure(layers, which))
