@@ -103,3 +103,12 @@ def test_lines_break_at_jumps_and_kinks():
     fig = function_chart([Series("relu", relu.x, relu.y, relu.dy, df_breaks=(0.0,))])
     assert np.isnan(arr(fig.to_dict()["data"][1]["y"])).sum() == 2  # f' broken at the kink
     assert not np.isnan(arr(fig.to_dict()["data"][0]["y"])).any()  # f is continuous
+
+
+def test_log_ticks_label_a_narrow_span_and_thin_a_wide_one():
+    from ui.theme import log_dtick
+
+    assert log_dtick([0.03, 0.4]) == "D2"  # inside one decade: 1, 2, 5 labels
+    assert log_dtick([1e-10, 1e-4]) == 1  # six decades: one label each
+    assert log_dtick([1e-12, 1]) == 2  # twelve: every other decade
+    assert log_dtick([0, float("nan")]) == 1  # nothing drawable: plotly's default decade
