@@ -35,6 +35,15 @@ def to_train_params(spec: dict[str, Any], run: dict[str, Any] | None = None) -> 
     return {PREFIX + k: _text(v) for k, v in fields.items()}
 
 
+def link_params(spec: dict[str, Any], run: dict[str, Any] | None = None) -> dict[str, str]:
+    """to_train_params plus every other schedule field at its default: the link must win over
+    what the training page kept from an earlier visit (a warmup set there, or handed over by
+    an earlier SequentialLR, would otherwise stay and change the LR curve)."""
+    rest = {PREFIX + f.name: _text(f.default) for f in dataclasses.fields(TrainConfig)
+            if f.metadata.get("group") == "schedule"}
+    return rest | to_train_params(spec, run)
+
+
 def handoff_notes(spec: dict[str, Any], run: dict[str, Any] | None = None) -> list[str]:
     """Where the training run's schedule will differ from the curve shown (empty if exact)."""
     return _map(spec, run)[1]

@@ -32,8 +32,7 @@ st.write(
     "real `torch.nn` module run on a grid of x, and f′ comes from autograd "
     "(`x.requires_grad_()`, `f(x).sum().backward()`, `x.grad`), not from a formula."
 )
-tabs = st.tabs(["Functions", "Depth experiment", "PReLU learns"], key="act_tab",
-               bind="query-params")
+tabs = state.tabs(["Functions", "Depth experiment", "PReLU learns"], key="act_tab")
 
 
 def functions_tab() -> None:

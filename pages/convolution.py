@@ -7,6 +7,7 @@ from ui.page import page_setup
 
 page_setup()
 
+from ui import state  # noqa: E402
 from ui.conv_image_tab import render_real_image  # noqa: E402
 from ui.conv_layer_tabs import render_groups, render_output_size  # noqa: E402
 from ui.conv_pool_tabs import render_pooling, render_upsampling  # noqa: E402
@@ -38,7 +39,7 @@ st.markdown(
     "and the nearest values that work."
 )
 # bind="query-params": the open tab lives in the URL (?conv_tab=...), and only it runs.
-tabs = st.tabs(list(TABS), key="conv_tab", bind="query-params")
+tabs = state.tabs(list(TABS), key="conv_tab")
 for tab, render in zip(tabs, TABS.values(), strict=True):
     if tab.open:
         with tab:

@@ -5,6 +5,7 @@ import streamlit as st
 
 from ui import norm_sections as sections
 from ui import norm_text as text
+from ui import state
 from ui.norm_experiment import experiment
 from ui.norm_widgets import element_picker, layer_controls, sidebar
 from ui.page import code_expander, page_setup
@@ -26,8 +27,9 @@ except ValueError as exc:
     st.error(f"That setting can't be used: {exc}", icon=":material/error:")
     st.stop()
 
-tabs = st.tabs(["Which elements share statistics", "Before and after", "Train vs eval",
-                "Small batches", "GroupNorm's limits", "Effect on training"])
+# the open tab lives in the URL (?norm_tab=...), so a link reopens it
+tabs = state.tabs(["Which elements share statistics", "Before and after", "Train vs eval",
+                   "Small batches", "GroupNorm's limits", "Effect on training"], key="norm_tab")
 with tabs[0]:
     idx, layout = element_picker(spec)
     try:

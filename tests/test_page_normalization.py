@@ -234,3 +234,11 @@ def test_page_reruns_quickly_after_warm_up():
         _ok(at)
     # 200 ms is the target on an idle 2-core CPU; the bound leaves room for a busy test machine
     assert sorted(times)[1] < 1.0, times
+
+
+def test_the_open_tab_lives_in_the_link(run_page):
+    at = run_page(PAGE, query={"norm_tab": "Train vs eval"})
+    assert at.query_params["norm_tab"] in (["Train vs eval"], "Train vs eval")
+    assert not at.toast
+    at = run_page(PAGE, query={"norm_tab": "No such tab"})
+    assert any("names no tab here" in t.value for t in at.toast)

@@ -9,7 +9,7 @@ import dataclasses
 import pytest
 
 from core.config import TrainConfig
-from core.lr_handoff import from_train_params, to_train_params
+from core.lr_handoff import from_train_params, link_params, to_train_params
 from tests.training_helpers import apps, keys  # noqa: F401 - apps: a pytest fixture
 from ui.train_form import RELEVANT, default_of
 
@@ -122,6 +122,25 @@ def test_lr_page_handoff_fills_the_form(apps, spec, run, expected):
 def _kind(key):
     return {"train_scheduler": "selectbox", "train_milestones": "text_input"}.get(
         key, "number_input")
+
+
+def test_handoff_link_wins_over_a_warmup_kept_from_an_earlier_visit():
+    """A warmup kept from an earlier visit (or an earlier SequentialLR hand-off) stayed in the
+    form, and the run's LR then differed from the curve the LR page showed."""
+    from tests.conftest import make_app
+
+    spec, run = {"kind": "CosineAnnealingLR", "params": {"T_max": 30}}, {"epochs": 30}
+    at = make_app("pages/training.py", link_params(spec, run))
+    at.session_state["_kept_train_warmup_steps"] = 250  # what ui/state keeps between visits
+    at.session_state["_kept_train_warmup_start_factor"] = 0.5
+    at.run()
+    assert not at.exception
+    assert at.number_input(key="train_warmup_steps").value == 0
+    assert at.selectbox(key="train_scheduler").value == "cosine"
+    at.button(key="train_start").click().run()
+    cfg = at.session_state["_train_session"].current.cfg
+    at.session_state["_train_session"].stop_and_wait()
+    assert (cfg.warmup_steps, cfg.warmup_start_factor, cfg.t_max) == (0, 0.1, 30)
 
 
 @pytest.mark.parametrize("key", ["train_dataset", "train_model", "train_optimizer",

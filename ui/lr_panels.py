@@ -13,7 +13,7 @@ import streamlit as st
 
 from core.lr_code import pytorch_code
 from core.lr_curves import Curve, record_curve
-from core.lr_handoff import handoff_notes, to_train_params
+from core.lr_handoff import handoff_notes, link_params, to_train_params
 from core.lr_notes import Note
 from core.plateau_sim import PlateauStep
 
@@ -87,7 +87,7 @@ def handoff(spec: dict[str, Any], run: dict[str, Any]) -> None:
     if st.button("Use in training", key="lr_use_in_training", type="primary",
                  icon=":material/model_training:",
                  help="Open the training page with this schedule in its configuration."):
-        st.switch_page("pages/training.py", query_params=params)
+        st.switch_page("pages/training.py", query_params=link_params(spec, run))
     fields = ", ".join(f"{k.removeprefix('train_')}={v}" for k, v in params.items())
     st.caption(f"Sets {fields}.")
     for n in notes:

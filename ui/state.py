@@ -158,3 +158,14 @@ def toggle(label: str, default: bool, *, key: str, **kw: Any) -> bool:
 def text(label: str, default: str, *, key: str, **kw: Any) -> str:
     """st.text_input bound to the URL."""
     return _bound(st.text_input, key, default, None, label, **kw)
+
+
+def tabs(labels: Sequence[str], *, key: str) -> list[Any]:
+    """st.tabs bound to the URL (?key=label); a link naming no tab gets the same toast as any
+    other value that doesn't fit (once), and the first tab opens."""
+    raw = st.query_params.get(key)
+    if raw is not None and raw not in labels and not st.session_state.get(f"_told_{key}_{raw}"):
+        st.session_state[f"_told_{key}_{raw}"] = True
+        st.toast(f"This link's `{key}={raw[:40]}` names no tab here, so the first tab "
+                 f"({labels[0]}) is shown.", icon=":material/link_off:")
+    return st.tabs(list(labels), key=key, bind="query-params")
