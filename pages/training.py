@@ -7,7 +7,7 @@ import streamlit as st
 from core.config import TrainConfig
 from core.device import resolve_device
 from core.export import standalone_script
-from ui import train_downloads, train_form, train_live, train_outcome
+from ui import state, train_downloads, train_form, train_live, train_outcome
 from ui.page import code_expander, page_setup
 from ui.train_session import SessionRuns, session_runs
 
@@ -52,8 +52,12 @@ def torchrun_expander(cfg: TrainConfig | None) -> None:
             st.info("Fix the settings first: the command is made from them.")
             return
         c1, c2 = st.columns(2)
-        nproc = c1.number_input("Processes per machine (GPUs)", 1, 64, 2, key="train_nproc")
-        nnodes = c2.number_input("Machines", 1, 64, 1, key="train_nnodes")
+        with c1:
+            nproc = state.number("Processes per machine (GPUs)", 2, key="train_nproc",
+                                 min_value=1, max_value=64, step=1)
+        with c2:
+            nnodes = state.number("Machines", 1, key="train_nnodes", min_value=1, max_value=64,
+                                  step=1)
         try:
             st.code(torchrun_command(cfg, int(nproc), int(nnodes)), language="bash")
         except ValueError as exc:

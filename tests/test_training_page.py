@@ -168,3 +168,16 @@ def test_every_field_belongs_to_a_shown_group():
 
     groups = {g for g, _, _ in GROUPS}
     assert {f.metadata["group"] for f in dataclasses.fields(TrainConfig)} <= groups
+
+
+def test_chart_choice_is_in_the_link_and_kept_across_pages(apps):
+    """The "Show" choice was a plain widget: Streamlit dropped it when the page was left."""
+    at = apps({"train_views": "Curves,LR and speed"})
+    assert at.session_state["train_views"] == ["Curves", "LR and speed"]
+    from tests.conftest import make_app
+
+    back = make_app("pages/training.py")
+    back.session_state["_kept_train_views"] = ["Layers"]  # what ui/state keeps between pages
+    back.run()
+    assert back.session_state["train_views"] == ["Layers"]
+    assert back.query_params["train_views"] in (["Layers"], "Layers")

@@ -155,6 +155,27 @@ def toggle(label: str, default: bool, *, key: str, **kw: Any) -> bool:
     return _bound(st.toggle, key, default, None, label, **kw)
 
 
+def pills(label: str, options: Sequence[str], default: Sequence[str], *, key: str,
+          **kw: Any) -> list[str]:
+    """st.segmented_control (several choices at once) bound to the URL (comma-separated)."""
+    def valid(v: Any) -> bool:
+        return all(x in options for x in v)
+    return _bound(st.segmented_control, key, list(default), valid, label, list(options),
+                  selection_mode="multi", **kw) or []
+
+
+def kept(key: str, allowed: Sequence[Any]) -> None:
+    """Give a session-only widget (not in the URL) back its value after a visit to another
+    page: Streamlit drops a widget's state when its page is left. Call before the widget,
+    and `keep(key)` after it."""
+    if key not in st.session_state and _KEEP + key in st.session_state:
+        st.session_state[key] = [v for v in st.session_state[_KEEP + key] if v in allowed]
+
+
+def keep(key: str) -> None:
+    st.session_state[_KEEP + key] = st.session_state.get(key)
+
+
 def text(label: str, default: str, *, key: str, **kw: Any) -> str:
     """st.text_input bound to the URL."""
     return _bound(st.text_input, key, default, None, label, **kw)

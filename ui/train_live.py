@@ -15,6 +15,7 @@ from typing import Any
 
 import streamlit as st
 
+from ui import state
 from ui import train_charts as charts
 from ui.train_charts_layers import LAYER_KINDS
 from ui.train_run import LiveRun
@@ -38,15 +39,17 @@ TICK_LOG = os.environ.get("TORCH_PLAYGROUND_TICK_LOG", "")  # a file: the bench 
 def view_controls(runs: SessionRuns) -> None:
     """What to draw, and which earlier runs to overlay (outside the fragment: a change reruns
     the page once instead of adding work to every tick)."""
-    st.segmented_control("Show", VIEWS, default=list(DEFAULT_VIEWS), selection_mode="multi",
-                         key="train_views",
-                         help="Each chart shown is drawn anew every second while a run trains: "
-                              "**Pause** to zoom in or hover. On a small machine with the "
-                              "browser on it, fewer charts leave more CPU to the run.")
+    # in the URL and kept across pages, like every other control
+    state.pills("Show", VIEWS, DEFAULT_VIEWS, key="train_views",
+                help="Each chart shown is drawn anew every second while a run trains: "
+                     "**Pause** to zoom in or hover. On a small machine with the browser on it, "
+                     "fewer charts leave more CPU to the run.")
     earlier = [r.label for r in runs.finished() if r is not runs.current]
-    if earlier:
+    if earlier:  # runs belong to this session: kept across pages, but not put in links
+        state.kept("train_overlay", earlier)
         st.multiselect("Overlay earlier runs on the curves", earlier, key="train_overlay",
                        help="This session keeps its last 5 runs.")
+        state.keep("train_overlay")
 
 
 def live_panel() -> None:
