@@ -183,3 +183,33 @@ def test_rerun_after_a_slider_is_fast():
     median = statistics.median(times)
     print(f"median rerun after moving act_probe: {median * 1000:.0f} ms")
     assert median < 0.4  # 200 ms budget; margin for a CPU shared with other test runs
+
+
+def test_back_and_forward_restore_what_the_url_says(run_page, monkeypatch):
+    """The browser's Back reran the page with the older URL, and the app wrote the current
+    value straight back: Back seemed to do nothing. The URL now wins when it changed."""
+    from ui import state
+
+    monkeypatch.setattr(state, "ECHO_S", 0.0)  # no stale-URL grace: these steps are instant
+    at = ok(run_page(PAGE))
+    at.slider(key="act_probe").set_value(1.0).run()
+    assert at.query_params["act_probe"] in (["1"], "1")
+    del at.query_params["act_probe"]  # Back: the entry from before the change
+    ok(at.run())
+    assert at.slider(key="act_probe").value == -2.0
+    at.query_params["act_probe"] = "1"  # Forward
+    ok(at.run())
+    assert at.slider(key="act_probe").value == 1.0
+    at.slider(key="act_probe").set_value(0.5).run()  # an ordinary change still sticks
+    assert at.slider(key="act_probe").value == 0.5
+    assert at.query_params["act_probe"] in (["0.5"], "0.5")
+
+
+def test_a_stale_url_right_after_a_change_is_not_taken_for_back(run_page):
+    """Quick slider presses send reruns before the browser shows the previous URL: such an
+    echo of the old value must not undo the change."""
+    at = ok(run_page(PAGE))
+    at.slider(key="act_probe").set_value(1.0).run()
+    at.query_params["act_probe"] = "-1.5"  # a rerun still carrying an older URL
+    ok(at.run())
+    assert at.slider(key="act_probe").value == 1.0

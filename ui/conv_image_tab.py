@@ -50,8 +50,7 @@ def _reset_kernel() -> None:
     """A new preset or size starts the editor afresh from the preset."""
     st.session_state.pop(EDITOR, None)
     st.session_state.pop(BASE, None)
-    if "conv_img_k" in st.query_params:
-        del st.query_params["conv_img_k"]
+    state.unlink("conv_img_k")
 
 
 def _picture() -> tuple[np.ndarray | None, str]:

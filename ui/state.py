@@ -8,12 +8,15 @@ and writes non-default values back to `st.query_params`.
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import streamlit as st
 
 _KEEP = "_kept_"  # Streamlit drops a widget's state when its page is left; we keep a copy.
+_WROTE = "_wrote_"  # (text this session last put in the URL for a key or None, when)
+ECHO_S = 1.0  # a rerun may still carry the URL from before our last write for this long
 
 
 def parse(raw: str, default: Any) -> Any:
@@ -51,11 +54,22 @@ def fmt(value: Any) -> str:
 
 
 def seed(key: str, default: Any, valid: Callable[[Any], bool] | None = None) -> None:
-    """Give widget `key` its first value: URL, else the kept value, else the default."""
-    if key in st.session_state:
-        return
-    value = st.session_state.get(_KEEP + key, default)
+    """Give widget `key` its first value: URL, else the kept value, else the default. Later,
+    a URL that no longer says what this session wrote there means the browser went Back or
+    Forward: the widget takes the URL's value (the default when the key is gone). Not while
+    the widget itself just changed, nor within ECHO_S of our last write: quick slider presses
+    send reruns before the browser has shown the URL of the previous one.
+    """
     raw = st.query_params.get(key)
+    if key in st.session_state:
+        wrote, when = st.session_state.get(_WROTE + key, (raw, 0.0))
+        moved = not _same(st.session_state[key], st.session_state.get(_KEEP + key,
+                                                                       st.session_state[key]))
+        if raw == wrote or moved or time.monotonic() - when < ECHO_S:
+            return
+        value = default
+    else:
+        value = st.session_state.get(_KEEP + key, default)
     if raw is not None:
         try:
             candidate = parse(raw, default)
@@ -75,9 +89,21 @@ def sync(key: str, value: Any, default: Any) -> Any:
     if _same(value, default):
         if key in st.query_params:
             del st.query_params[key]
-    elif st.query_params.get(key) != fmt(value):
-        st.query_params[key] = fmt(value)
+        wrote = None
+    else:
+        if st.query_params.get(key) != fmt(value):
+            st.query_params[key] = fmt(value)
+        wrote = fmt(value)
+    if st.session_state.get(_WROTE + key, (None,))[0] != wrote:  # the time of a change
+        st.session_state[_WROTE + key] = (wrote, time.monotonic())
     return value
+
+
+def unlink(key: str) -> None:
+    """Take `key` out of the URL on purpose (seed must not read that as Back/Forward)."""
+    if key in st.query_params:
+        del st.query_params[key]
+    st.session_state[_WROTE + key] = (None, time.monotonic())
 
 
 def _same(a: Any, b: Any) -> bool:

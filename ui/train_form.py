@@ -156,8 +156,7 @@ def device_widget(key: str, help_: str) -> str:
 
 def _hide(name: str) -> Any:
     """A hidden field takes its default; its stale URL entry goes (the widget keeps its copy)."""
-    if PREFIX + name in st.query_params:
-        del st.query_params[PREFIX + name]
+    state.unlink(PREFIX + name)
     return default_of(name)
 
 
