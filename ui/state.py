@@ -195,7 +195,7 @@ def kept(key: str, allowed: Sequence[Any]) -> None:
     page: Streamlit drops a widget's state when its page is left. Call before the widget,
     and `keep(key)` after it."""
     if key not in st.session_state and _KEEP + key in st.session_state:
-        st.session_state[key] = [v for v in st.session_state[_KEEP + key] if v in allowed]
+        st.session_state[key] = [v for v in st.session_state[_KEEP + key] or () if v in allowed]
 
 
 def keep(key: str) -> None:
