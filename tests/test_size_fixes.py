@@ -4,7 +4,9 @@ real torch layer then runs)."""
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from core.conv_arith import conv_problems, conv_report
 from core.pool_arith import pool_problems, pool_report
@@ -29,28 +31,15 @@ def check(spec, report, problems) -> None:
                 assert report(fixed).ok, (spec, fix, report(fixed).torch_error)
 
 
+@pytest.mark.parametrize("specs, report, problems", [
+    (conv_specs, conv_report, conv_problems), (pool_specs, pool_report, pool_problems),
+    (tconv_specs, tconv_report, tconv_problems),
+    (upsample_specs, upsample_report, upsample_problems),
+], ids=["conv", "pool", "tconv", "upsample"])
 @SETTINGS
-@given(conv_specs())
-def test_conv_fixes_are_valid(spec):
-    check(spec, conv_report, conv_problems)
-
-
-@SETTINGS
-@given(pool_specs())
-def test_pool_fixes_are_valid(spec):
-    check(spec, pool_report, pool_problems)
-
-
-@SETTINGS
-@given(tconv_specs())
-def test_tconv_fixes_are_valid(spec):
-    check(spec, tconv_report, tconv_problems)
-
-
-@SETTINGS
-@given(upsample_specs())
-def test_upsample_fixes_are_valid(spec):
-    check(spec, upsample_report, upsample_problems)
+@given(data=st.data())
+def test_fixes_are_valid(specs, report, problems, data):
+    check(data.draw(specs()), report, problems)
 
 
 def test_a_fix_that_needs_two_changes_offers_both():
