@@ -22,6 +22,7 @@ OUTSIDE = -2  # beyond the padded input: only a ceil_mode window reaches it
 # The picture lists every window's taps per axis; past this many (a 16384 input under an
 # 8192 kernel lists 67 million) it is not drawn: memory, and no one can see them anyway.
 MAX_TAPS = 2_000_000
+UNREAD_MAX_N = 4096  # longer axes are not scanned for never-read cells (too many windows)
 
 
 def too_many_taps(out_shape: tuple[int, ...], kernel: tuple[int, ...]) -> int | None:
@@ -139,7 +140,7 @@ def cell_kinds(grid: SlideGrid, rows: range | None = None, cols: range | None = 
         idx = np.arange(axis.extent) if view is None else np.arange(view.start, view.stop)
         src = np.array(axis.source)[idx]
         inside = (idx >= axis.before) & (idx < axis.before + axis.n)
-        gaps = unread(axis) if axis.n <= 4096 else []  # (a long axis: too many windows to scan)
+        gaps = unread(axis) if axis.n <= UNREAD_MAX_N else []
         skipped = inside & np.isin(idx - axis.before, gaps)
         return np.where(inside, INPUT, np.where(src == OUTSIDE, OVERHANG, PADDING)), skipped
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import streamlit as st
 
-from core.conv_visual import MAX_TAPS, SlideGrid, too_many_taps, unread
+from core.conv_visual import MAX_TAPS, UNREAD_MAX_N, SlideGrid, too_many_taps, unread
 from core.size_report import Fix, SizeReport
 from ui import state
 
@@ -131,7 +131,7 @@ def cell_picker(prefix: str, out_rows: int, out_cols: int) -> tuple[int, int]:
 
 def unread_note(grid: SlideGrid, dims: int = 2) -> str:
     """' Never read: input rows 6.' when some input cells reach no output (else '')."""
-    if max(grid.rows.n, grid.cols.n) > 4096:
+    if max(grid.rows.n, grid.cols.n) > UNREAD_MAX_N:
         return ""
     parts = []
     for name, axis in (("rows", grid.rows), ("columns", grid.cols))[2 - dims:]:
